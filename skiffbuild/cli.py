@@ -1,0 +1,145 @@
+"""The ``skiffbuild`` command: a pipeline of small typed functions.
+
+``skiffbuild layers [WS]``   list layers, or show a workspace's resolved chain
+``skiffbuild check [--strict] [WS...]``  configure and validate without building
+``skiffbuild testtree PATH`` create the Buildroot-compatible test repository
+
+Building itself is doit's job: ``doit config:pi4``, ``doit image:pi4``.
+Exit status: 0 success, 1 build failure or strict-mode findings, 2 user error,
+3 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import EXIT_BUILD, EXIT_INTERNAL, SkiffError
+from .plan import Plan, load_plan
+from .project import Project
+
+__all__ = ["main"]
+
+
+def _print_layers(plan: Plan, show_all: bool) -> None:
+    rows = []
+    for name in plan.index.names():
+        layer = plan.index.layers[name]
+        if layer.unlisted and not show_all:
+            continue
+        rows.append((name, layer.description or "(no description)",
+                     plan.project.display(layer.origin)))
+    width = max((len(r[0]) for r in rows), default=0)
+    for name, desc, origin in rows:
+        suffix = "" if origin == "layers" else f"  [{origin}]"
+        print(f"{name:<{width}}  {desc}{suffix}")
+
+
+def _print_chain(plan: Plan, workspace: str) -> None:
+    ws = plan.workspaces[workspace]
+    project = plan.project
+    print(f"workspace {ws.name}: {ws.board.description}")
+    print(f"buildroot: {ws.pin.tag or '(no tag)'} @ {ws.pin.commit}"
+          f"{f' + {len(ws.pin.patches)} patch(es)' if ws.pin.patches else ''}")
+    print("chain (merge order):")
+    width = max(len(layer.name) for layer in ws.chain)
+    for number, layer in enumerate(ws.chain, start=1):
+        where = project.display(layer.path)
+        shadow = plan.index.shadowed.get(layer.name)
+        note = f"  (shadows {', '.join(project.display(p) for p in shadow)})" if shadow else ""
+        style = {"skiffos": " [SkiffOS layout]", "override": " [override]",
+                 "board": " [board]"}.get(layer.style, "")
+        print(f"  {number:2}. {layer.name:<{width}}  {where}{style}{note}")
+        if layer.description and layer.style != "override":
+            print(f"      {layer.description}")
+    commands = [(layer.name, c) for layer in ws.chain for c in layer.commands]
+    if commands:
+        print("commands:")
+        for layer_name, command in commands:
+            print(f"  {layer_name}/{command.name}  {command.description}")
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    plan = load_plan(Project.discover(), [args.workspace] if args.workspace else None)
+    if args.workspace:
+        _print_chain(plan, args.workspace)
+    else:
+        _print_layers(plan, args.all)
+    return 0
+
+
+def _run_doit(tasks: list[str]) -> int:
+    from doit.cmd_base import ModuleTaskLoader
+    from doit.doit_cmd import DoitMain
+
+    from . import tasks as task_module
+
+    return DoitMain(ModuleTaskLoader(task_module), config_filenames=()).run(tasks)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    project = Project.discover()
+    plan = load_plan(project, args.workspaces or None)
+    names = args.workspaces or sorted(plan.workspaces)
+    status = _run_doit([f"config:{name}" for name in names])
+    if status != 0:
+        return EXIT_BUILD
+    total = 0
+    for name in names:
+        report = json.loads(plan.workspaces[name].paths.report.read_text())
+        findings = report["findings"]
+        total += len(findings)
+        verdict = "ok" if not findings else f"{len(findings)} finding(s)"
+        print(f"{name}: {verdict}")
+    if total and args.strict:
+        print(f"error: {total} requested setting(s) did not take effect (--strict)",
+              file=sys.stderr)
+        return EXIT_BUILD
+    return 0
+
+
+def cmd_testtree(args: argparse.Namespace) -> int:
+    from .testtree import main as testtree_main
+
+    return testtree_main([str(args.path)])
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="skiffbuild", description=__doc__.split("\n\n")[0])
+    sub = top.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("layers", help="list layers, or a workspace's resolved chain")
+    p.add_argument("workspace", nargs="?")
+    p.add_argument("--all", action="store_true", help="include unlisted layers")
+    p.set_defaults(func=cmd_layers)
+    p = sub.add_parser("check", help="configure and validate workspaces without building")
+    p.add_argument("workspaces", nargs="*")
+    p.add_argument("--strict", action="store_true",
+                   help="fail when any requested setting did not take effect")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("testtree", help="create the Buildroot-compatible test repository")
+    p.add_argument("path", type=Path)
+    p.set_defaults(func=cmd_testtree)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SkiffError as exc:
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("internal error: this is a bug in skiffbuild", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""User-facing errors and exit statuses.
+
+A ``SkiffError`` is a problem the user can fix (bad manifest, missing layer, a
+patch that does not apply). It is printed without a traceback, with an
+optional hint, and the process exits with ``EXIT_USER``. Anything else that
+escapes is a bug and gets a traceback and ``EXIT_INTERNAL``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "EXIT_BUILD",
+    "EXIT_INTERNAL",
+    "EXIT_USER",
+    "BuildError",
+    "Problem",
+    "ProblemsError",
+    "SkiffError",
+    "closest",
+    "die",
+]
+
+EXIT_USER = 2
+EXIT_BUILD = 1
+EXIT_INTERNAL = 3
+
+
+class SkiffError(Exception):
+    """A problem in the user's input or environment: no traceback, exit 2."""
+
+    exit_status = EXIT_USER
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def render(self) -> str:
+        text = f"error: {self.message}"
+        if self.hint:
+            text += f"\nhint: {self.hint}"
+        return text
+
+
+class BuildError(SkiffError):
+    """An external build step (git, make, a hook) failed: exit 1."""
+
+    exit_status = EXIT_BUILD
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located finding: ``file:line: key: message``."""
+
+    file: str
+    line: int | None
+    key: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.key:
+            return f"{where}: {self.key}: {self.message}"
+        return f"{where}: {self.message}"
+
+
+class ProblemsError(SkiffError):
+    """Several located problems reported together (all manifest errors of a run)."""
+
+    def __init__(self, problems: Iterable[Problem], hint: str | None = None) -> None:
+        self.problems = sorted(
+            set(problems), key=lambda p: (p.file, p.line or 0, p.key or "", p.message)
+        )
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} found"
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems), hint)
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most similar to ``word``, if any is reasonably close."""
+    import difflib
+
+    matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def die(message: str, hint: str | None = None) -> None:
+    """Print a user error and exit 2, for top-level entry points."""
+    print(SkiffError(message, hint).render(), file=sys.stderr)
+    raise SystemExit(EXIT_USER)

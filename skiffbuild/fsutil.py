@@ -1,0 +1,75 @@
+"""Atomic file writes and content digests.
+
+Every file skiffbuild produces under a final name goes through
+``atomic_write``: write to a temporary name in the same directory, fsync,
+rename. A killed process therefore never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["atomic_write", "digest_files", "digest_text", "sha256_file"]
+
+
+def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> bool:
+    """Write ``data`` to ``path`` atomically; return False if it already held those bytes.
+
+    Leaving identical files untouched keeps their mtimes, so tools that do
+    look at mtimes (make, Buildroot's stamps) see no change.
+    """
+    raw = data.encode() if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.read_bytes() == raw and (path.stat().st_mode & 0o7777) == mode:
+            return False
+    except OSError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def digest_text(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def digest_files(paths: Iterable[Path], root: Path | None = None) -> str:
+    """One digest over names and contents of ``paths`` (order as given)."""
+    h = hashlib.sha256()
+    for p in paths:
+        name = str(p.relative_to(root)) if root else str(p)
+        h.update(name.encode() + b"\0")
+        if p.is_symlink():
+            h.update(b"L" + os.readlink(p).encode())
+        else:
+            h.update(bytes.fromhex(sha256_file(p)))
+        h.update(b"\0")
+    return h.hexdigest()

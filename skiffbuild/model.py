@@ -1,0 +1,135 @@
+"""The model: plain typed data, no I/O.
+
+Manifests are loaded and validated once (``skiffbuild.manifest``); everything
+after that works on these frozen dataclasses and never re-reads YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "FRAGMENT_KINDS",
+    "FRAGMENT_PREFIX",
+    "Board",
+    "BuildrootPin",
+    "Command",
+    "Content",
+    "ImageLayout",
+    "Layer",
+    "Partition",
+]
+
+# Kconfig fragment kinds a layer may provide, in the order SkiffOS merges
+# them, and the symbol prefix each one must use.
+FRAGMENT_KINDS: tuple[str, ...] = ("buildroot", "busybox", "kernel", "uboot")
+FRAGMENT_PREFIX: dict[str, str] = {
+    "buildroot": "BR2_",
+    "busybox": "CONFIG_",
+    "kernel": "CONFIG_",
+    "uboot": "CONFIG_",
+}
+
+
+@dataclass(frozen=True)
+class BuildrootPin:
+    """A Buildroot tree pinned to one commit, plus the patch series on top."""
+
+    name: str  # "buildroot" for manifests/buildroot.yaml
+    manifest: Path
+    url: str
+    commit: str  # full 40-hex SHA
+    tag: str | None
+    patches: tuple[Path, ...]  # in application order
+
+
+@dataclass(frozen=True)
+class Content:
+    """Files copied into a partition: ``source`` (relative to Buildroot's
+    images directory, a file, a directory or a glob) to ``destination``
+    (a directory inside the partition)."""
+
+    source: str
+    destination: str = "/"
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    filesystem: str  # vfat | ext4 | squashfs | raw
+    size: int | None  # bytes; None means "as large as its contents"
+    type: str | None = None  # MBR hex type or GPT type alias/UUID
+    bootable: bool = False
+    label: str | None = None
+    image: str | None = None  # for raw: a file from Buildroot's images directory
+    contents: tuple[Content, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageLayout:
+    table: str  # mbr | gpt
+    partitions: tuple[Partition, ...]
+
+
+@dataclass(frozen=True)
+class Board:
+    """A board manifest; its name is also the workspace name."""
+
+    name: str
+    manifest: Path
+    description: str
+    architecture: str
+    layers: tuple[str, ...]
+    buildroot: str  # pin name
+    image: ImageLayout
+    # Board-level fragments, merged after the layer chain, per kind.
+    fragments: tuple[tuple[str, tuple[Path, ...]], ...] = ()
+    # Line numbers of the entries of ``layers`` in the manifest, for errors.
+    layer_lines: tuple[int | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class Command:
+    """A layer command (SkiffOS's ``cmd/<layer>/<command>``)."""
+
+    name: str
+    description: str
+    run: tuple[str, ...]  # argv; relative script paths are resolved in the layer dir
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One configuration layer, from a layer.yaml, a SkiffOS-style
+    ``metadata/`` directory, or an override directory."""
+
+    name: str  # "group/name"; "overrides" and "overrides/workspaces/<ws>" for overrides
+    path: Path
+    origin: Path  # the search-path root it was found in
+    style: str  # "yaml" | "skiffos" | "override"
+    description: str = ""
+    dependencies: tuple[str, ...] = ()
+    unlisted: bool = False
+    cflags: tuple[str, ...] = ()
+    post_build: tuple[Path, ...] = ()  # hooks run as Buildroot post-build scripts
+    post_image: tuple[Path, ...] = ()  # hooks run as Buildroot post-image scripts
+    commands: tuple[Command, ...] = ()
+    # Fragment files per kind, in byte order of their names.
+    fragments: tuple[tuple[str, tuple[Path, ...]], ...] = ()
+    root_overlay: Path | None = None
+    buildroot_ext: Path | None = None
+    buildroot_patches: Path | None = None
+    kernel_patches: Path | None = None
+    uboot_patches: Path | None = None
+    # Files whose content defines this layer (manifest, fragments, cflags),
+    # for content-keyed up-to-date checks.
+    inputs: tuple[Path, ...] = field(default=(), compare=False)
+    # Line number of each dependency in its manifest, for errors.
+    dependency_lines: tuple[int | None, ...] = field(default=(), compare=False)
+
+    def fragment_files(self, kind: str) -> tuple[Path, ...]:
+        return dict(self.fragments).get(kind, ())
+
+    @property
+    def is_override(self) -> bool:
+        return self.style == "override"

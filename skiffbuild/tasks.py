@@ -1,0 +1,152 @@
+"""doit task creators: they translate plans into task dicts and hold no logic.
+
+``dodo.py`` at the project root re-exports this module, so ``doit list``,
+``doit config:pi4`` and ``doit -n 2 image:pi4 image:qemu-x86_64`` work from
+the checkout. Up-to-date checks key on content (``ContentChecker``) and on
+``config_changed`` of the non-file facts of each plan.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from doit.tools import config_changed
+
+from . import checkout
+from .checker import ContentChecker
+from .configure import configure
+from .errors import SkiffError
+from .mirrors import MirrorMap
+from .model import BuildrootPin
+from .plan import Plan, Workspace, load_plan
+from .project import Project
+
+__all__ = ["DOIT_CONFIG", "task_compile", "task_config", "task_fetch", "task_image",
+           "task_sources"]
+
+ENV_STRICT = "SKIFFBUILD_STRICT"
+
+
+@functools.cache
+def _plan() -> Plan:
+    try:
+        return load_plan(Project.discover())
+    except SkiffError as exc:
+        # A manifest error is the user's to fix: no traceback, exit 2.
+        print(exc.render(), file=sys.stderr)
+        raise SystemExit(exc.exit_status) from None
+
+
+def _doit_config() -> dict[str, Any]:
+    try:
+        project = Project.discover()
+    except SkiffError as exc:
+        print(exc.render(), file=sys.stderr)
+        raise SystemExit(exc.exit_status) from None
+    project.state_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        # sqlite3 merges concurrent writers instead of failing or losing state
+        # (reference/doit.md, trap c); dbm may silently be dbm.dumb.
+        "backend": "sqlite3",
+        "dep_file": str(project.state_dir / "doit.sqlite3"),
+        "check_file_uptodate": ContentChecker,
+        "par_type": "thread",
+        "default_tasks": ["config"],
+    }
+
+
+DOIT_CONFIG = _doit_config()
+
+
+def _action(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], bool]:
+    """Run ``fn``; a SkiffError becomes a readable failure instead of a traceback."""
+
+    def action() -> bool:
+        try:
+            fn(*args, **kwargs)
+        except SkiffError as exc:
+            print(exc.render(), file=sys.stderr)
+            return False
+        return True
+
+    action.__name__ = fn.__name__
+    return action
+
+
+def _fetch(pin: BuildrootPin, project: Project) -> None:
+    checkout.checkout(pin, project.cache, MirrorMap.from_env(os.environ))
+
+
+def _configure(ws: Workspace, project: Project) -> None:
+    configure(ws, project, strict=os.environ.get(ENV_STRICT, "") not in ("", "0"))
+
+
+def _not_yet(stage: str, issue: int) -> None:
+    raise SkiffError(f"the {stage} stage is not implemented in this version of skiffbuild",
+                     hint=f"tracked as issue #{issue}; config:<ws> is available now")
+
+
+def task_fetch() -> Iterator[dict[str, Any]]:
+    """Check out each pinned Buildroot tree (bare mirror, pinned commit, patch series)."""
+    plan = _plan()
+    yield {"name": None, "doc": "check out the pinned Buildroot trees"}
+    for pin in plan.pins.values():
+        yield {
+            "name": pin.name,
+            "doc": f"Buildroot {pin.tag or pin.commit[:12]} from {pin.url}",
+            "actions": [_action(_fetch, pin, plan.project)],
+            "file_dep": [str(pin.manifest), *map(str, pin.patches)],
+            "targets": [str(checkout.stamp_path(plan.project.cache, pin))],
+            "uptodate": [config_changed({"url": pin.url, "commit": pin.commit,
+                                         "tree": checkout.tree_key(pin)})],
+            "verbosity": 2,
+        }
+
+
+def task_config() -> Iterator[dict[str, Any]]:
+    """Merge the layers' fragments and write the workspace's Buildroot .config."""
+    plan = _plan()
+    yield {"name": None, "doc": "merge fragments and write Buildroot's .config per workspace"}
+    for ws in plan.workspaces.values():
+        stamp = checkout.stamp_path(plan.project.cache, ws.pin)
+        yield {
+            "name": ws.name,
+            "doc": f"configure {ws.name}: {ws.board.description}",
+            "actions": [_action(_configure, ws, plan.project)],
+            "file_dep": [*map(str, ws.inputs()), str(stamp)],
+            "targets": [str(ws.paths.defconfig), str(ws.paths.dotconfig)],
+            "uptodate": [config_changed(ws.config_key())],
+            "verbosity": 2,
+        }
+
+
+def _later_stage(basename: str, doc: str, after: str, issue: int) -> Iterator[dict[str, Any]]:
+    plan = _plan()
+    yield {"name": None, "doc": doc}
+    for ws in plan.workspaces.values():
+        yield {
+            "name": ws.name,
+            "doc": f"{doc} ({ws.name}; not implemented yet, issue #{issue})",
+            "actions": [_action(_not_yet, basename, issue)],
+            "task_dep": [f"{after}:{ws.name}"],
+            "verbosity": 2,
+        }
+
+
+def task_sources() -> Iterator[dict[str, Any]]:
+    """Download and verify every source a workspace needs."""
+    yield from _later_stage("sources", "download and verify every source", "config", 3)
+
+
+def task_compile() -> Iterator[dict[str, Any]]:
+    """Run the pinned Buildroot for a workspace."""
+    yield from _later_stage("compile", "run Buildroot out of tree", "sources", 4)
+
+
+def task_image() -> Iterator[dict[str, Any]]:
+    """Assemble the workspace's reproducible disk image."""
+    yield from _later_stage("image", "assemble the reproducible disk image", "compile", 4)
