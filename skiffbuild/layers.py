@@ -37,6 +37,8 @@ class LayerIndex:
 
     layers: dict[str, Layer]
     shadowed: dict[str, tuple[Path, ...]] = field(default_factory=dict)
+    # Layers whose own manifest has errors (already reported): not "unknown".
+    broken: frozenset[str] = frozenset()
 
     def get(self, name: str) -> Layer | None:
         return self.layers.get(name)
@@ -187,7 +189,10 @@ def read_layer(path: Path, name: str, origin: Path, project: Project,
             if not (ext / required).is_file():
                 problems.append(Problem(project.display(ext), None, None,
                                         f"a BR2_EXTERNAL tree needs {required}"))
-        inputs += [ext / n for n in ("external.desc", "Config.in") if (ext / n).is_file()]
+        # Kconfig text of the external decides the .config; its .mk files do not.
+        kconfig = [p for p in ext.rglob("*") if p.is_file()
+                   and (p.name.startswith("Config.in") or p.name == "external.desc")]
+        inputs += sorted(kconfig)
     return Layer(name=name, path=path, origin=origin, style=style, fragments=tuple(fragments),
                  inputs=tuple(inputs), **optional_dirs, **fields)
 
@@ -201,6 +206,7 @@ def scan_layers(project: Project) -> tuple[LayerIndex, list[Problem]]:
     """All layers on the search path (``SKIFFBUILD_LAYER_PATH``, then layers/)."""
     layers: dict[str, Layer] = {}
     shadowed: dict[str, list[Path]] = {}
+    broken: set[str] = set()
     problems: list[Problem] = []
     for root in project.layer_roots():
         if not root.is_dir():
@@ -217,13 +223,17 @@ def scan_layers(project: Project) -> tuple[LayerIndex, list[Problem]]:
                 if not _is_layer_dir(directory):
                     continue
                 name = f"{group.name}/{directory.name}"
-                if name in layers:
+                if name in layers or name in broken:
                     shadowed.setdefault(name, []).append(directory)
                     continue
                 layer = read_layer(directory, name, root, project, problems)
-                if layer is not None:
+                if layer is None:
+                    broken.add(name)
+                    shadowed.setdefault(name, [])
+                else:
                     layers[name] = layer
-    return LayerIndex(layers, {k: tuple(v) for k, v in shadowed.items()}), problems
+    shadows = {k: tuple(v) for k, v in shadowed.items() if v}
+    return LayerIndex(layers, shadows, frozenset(broken)), problems
 
 
 def override_layers(project: Project, workspace: str,

@@ -107,6 +107,9 @@ def resolve_chain(board: Board, index: LayerIndex,
             problems.append(Problem(file, line, key, f"dependency cycle: {cycle}"))
             return
         layer = index.get(name)
+        if layer is None and name in index.broken:
+            done.add(name)  # its own manifest errors are reported already
+            return
         if layer is None:
             file, line, key = _location(parent, board, position, project)
             guess = closest(name, index.names())

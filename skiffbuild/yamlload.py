@@ -18,6 +18,7 @@ from .errors import Problem
 __all__ = ["Document", "format_path", "load_yaml"]
 
 PathKey = tuple[str | int, ...]
+_PLAIN = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 def format_path(path: PathKey) -> str:
@@ -61,6 +62,10 @@ class _Builder:
         self.problems: list[Problem] = []
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN:
+            # Only plain mappings and lists: a tag like !!python/... is refused, not ignored.
+            raise yaml.constructor.ConstructorError(
+                None, None, f"unsupported tag {node.tag!r}", node.start_mark)
         if isinstance(node, yaml.MappingNode):
             result: dict[Any, Any] = {}
             for key_node, value_node in node.value:
