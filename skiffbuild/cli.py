@@ -2,6 +2,7 @@
 
 ``skiffbuild layers [WS]``   list layers, or show a workspace's resolved chain
 ``skiffbuild check [--strict] [WS...]``  configure and validate without building
+``skiffbuild tryout [WS...]`` the pipeline against the local Buildroot test tree
 ``skiffbuild testtree PATH`` create the Buildroot-compatible test repository
 
 Building itself is doit's job: ``doit config:pi4``, ``doit image:pi4``.
@@ -102,6 +103,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tryout(args: argparse.Namespace) -> int:
+    from .tryout import run_tryout
+
+    status = run_tryout(Project.discover(), args.workspaces or ["qemu-x86_64"], args.tasks)
+    return 0 if status == 0 else EXIT_BUILD
+
+
 def cmd_testtree(args: argparse.Namespace) -> int:
     from .testtree import main as testtree_main
 
@@ -120,6 +128,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="fail when any requested setting did not take effect")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("tryout", help="run the pipeline against the local Buildroot test tree")
+    p.add_argument("workspaces", nargs="*", help="default: qemu-x86_64")
+    p.add_argument("--task", dest="tasks", action="append", default=None,
+                   help="doit task to run per workspace (default: config); repeatable")
+    p.set_defaults(func=cmd_tryout)
     p = sub.add_parser("testtree", help="create the Buildroot-compatible test repository")
     p.add_argument("path", type=Path)
     p.set_defaults(func=cmd_testtree)
@@ -128,6 +141,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "tasks", ()) is None:
+        args.tasks = ["config"]
     try:
         return args.func(args)
     except SkiffError as exc:

@@ -353,7 +353,7 @@ def test_concurrent_checkouts_agree(upstream: Upstream, cache: Path) -> None:
     def run() -> None:
         try:
             results.append(co.checkout(pin, cache, MirrorMap(), log=[].append))
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(4)]

@@ -72,7 +72,8 @@ def test_later_assignment_wins_and_moves_last(tmp_path: Path) -> None:
 def test_merged_defconfig_bytes(tmp_path: Path) -> None:
     write_project(tmp_path, {
         "layers/base/core/layer.yaml": layer_yaml("base"),
-        "layers/base/core/buildroot/20-init": "BR2_INIT_BUSYBOX=y\nBR2_TARGET_GENERIC_HOSTNAME=\"a\"\n",
+        "layers/base/core/buildroot/20-init": (
+            'BR2_INIT_BUSYBOX=y\nBR2_TARGET_GENERIC_HOSTNAME="a"\n'),
         "layers/base/core/buildroot/10-arch": "BR2_x86_64=y\n",
         "layers/base/core/buildroot/B-upper": "BR2_SYSTEM_DHCP=\"eth0\"\n",
         "layers/base/core/root_overlay/etc/motd": "hi\n",

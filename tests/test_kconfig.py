@@ -82,8 +82,9 @@ def configure(tmp_path: Path, fragments: list[tuple[str, str]]):
 
 
 def test_clean_configuration_has_no_findings(tmp_path: Path) -> None:
-    assert configure(tmp_path, [("a/b", "BR2_aarch64=y\nBR2_INIT_SYSTEMD=y\nBR2_PACKAGE_HTOP=y\n"
-                                        'BR2_TARGET_GENERIC_HOSTNAME="skiff"\nBR2_JLEVEL=4\n')]) == []
+    text = ('BR2_aarch64=y\nBR2_INIT_SYSTEMD=y\nBR2_PACKAGE_HTOP=y\n'
+            'BR2_TARGET_GENERIC_HOSTNAME="skiff"\nBR2_JLEVEL=4\n')
+    assert configure(tmp_path, [("a/b", text)]) == []
 
 
 def test_each_kind_of_dropped_request(tmp_path: Path) -> None:
