@@ -151,11 +151,24 @@ def _failing(expr: object, op: int) -> list[str]:
     return [_term(p) for p in parts if kconfiglib.expr_value(p)]
 
 
+def _item(item: object) -> str:
+    """A symbol with its value, or a choice by its prompt (kconfiglib prints "<choice>")."""
+    if isinstance(item, kconfiglib.Choice):
+        prompts = [node.prompt[0] for node in item.nodes if node.prompt]
+        text = f"choice '{prompts[0] if prompts else item.name}'"
+        if kconfiglib.expr_value(item.direct_dep) == 0:
+            text += " (which depends on " + " && ".join(
+                _failing(item.direct_dep, kconfiglib.AND)) + ")"
+        return text
+    if item.is_constant:
+        return item.name
+    return f"{item.name} (={item.str_value or 'n'})"
+
+
 def _term(expr: object) -> str:
-    text = kconfiglib.expr_str(expr)
-    if isinstance(expr, kconfiglib.Symbol):
-        return f"{text} (={expr.str_value or 'n'})"
-    return text
+    if isinstance(expr, (kconfiglib.Symbol, kconfiglib.Choice)):
+        return _item(expr)
+    return kconfiglib.expr_str(expr, _item)
 
 
 def _explain(sym: kconfiglib.Symbol, item: Assignment, merged: Merged) -> tuple[str, str]:

@@ -243,7 +243,7 @@ def override_layers(project: Project, workspace: str,
     for path, name in ((project.overrides_dir, "overrides"),
                        (project.overrides_dir / "workspaces" / workspace,
                         f"overrides/workspaces/{workspace}")):
-        if path.is_dir():
+        if path.is_dir() and _is_layer_dir(path):
             layer = read_layer(path, name, project.overrides_dir, project, problems,
                                style="override")
             if layer is not None:
