@@ -15,6 +15,7 @@ import functools
 import os
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -101,18 +102,24 @@ def kconfig_env(tree: Path, output: Path) -> dict[str, str]:
     return env
 
 
+# kconfiglib reads its variables from os.environ, which threads share
+# (doit -n N -P thread): one parse at a time.
+_ENV_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+    with _ENV_LOCK:
+        saved = {k: os.environ.get(k) for k in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for key, old in saved.items():
+                if old is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = old
 
 
 def buildroot_kconfig(tree: Path, output: Path,

@@ -1,0 +1,83 @@
+"""Shared fixtures: the Buildroot-compatible test tree as a pinned git repository,
+and copies of this project's boards and layers that tests may edit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+UPSTREAM = "https://gitlab.com/buildroot.org/buildroot.git"
+
+
+@dataclass(frozen=True)
+class PinnedTree:
+    repo: Path
+    sha: str
+
+
+@dataclass(frozen=True)
+class DoitProject:
+    """A copy of the project pinned to the test tree, run through the real doit CLI."""
+
+    root: Path
+    env: dict[str, str]
+
+    def doit(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([sys.executable, "-m", "doit", *args], cwd=self.root, env=self.env,
+                              capture_output=True, text=True, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"doit {' '.join(args)} failed ({proc.returncode}):\n"
+                                 f"{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def skiffbuild(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "skiffbuild.cli", *args], cwd=self.root,
+                              env=self.env, capture_output=True, text=True, check=False)
+
+
+def ran(output: str) -> dict[str, bool]:
+    """doit's console lines: '.  task' executed, '-- task' up to date."""
+    status = {}
+    for line in output.splitlines():
+        if line.startswith(".  "):
+            status[line[3:].strip()] = True
+        elif line.startswith("-- "):
+            status[line[3:].strip()] = False
+    return status
+
+
+@pytest.fixture(scope="session")
+def testtree(tmp_path_factory: pytest.TempPathFactory) -> PinnedTree:
+    from skiffbuild.testtree import create_testtree_repo
+
+    repo = tmp_path_factory.mktemp("testtree") / "buildroot"
+    return PinnedTree(repo, create_testtree_repo(repo))
+
+
+def make_doit_project(dest: Path, tree: PinnedTree, boards: dict[str, str] | None = None) -> DoitProject:
+    """Copy the bundled boards and layers to ``dest`` with a pin on the test tree."""
+    shutil.copytree(ROOT / "layers", dest / "layers", symlinks=True)
+    shutil.copytree(ROOT / "manifests" / "boards", dest / "manifests" / "boards")
+    for name, text in (boards or {}).items():
+        (dest / "manifests" / "boards" / f"{name}.yaml").write_text(text)
+    shutil.copy(ROOT / "dodo.py", dest / "dodo.py")
+    (dest / "manifests" / "buildroot.yaml").write_text(
+        f"format: 1\nurl: {UPSTREAM}\ncommit: {tree.sha}\ntag: 2026.02.3-test\n")
+    mirrors = dest / "mirrors.yaml"
+    mirrors.write_text(f"{UPSTREAM}:\n  - {tree.repo}\n")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SKIFFBUILD_", "BR2_", "DOIT_"))}
+    env["SKIFFBUILD_MIRRORS"] = str(mirrors)
+    return DoitProject(dest, env)
+
+
+@pytest.fixture
+def doit_project(tmp_path: Path, testtree: PinnedTree) -> DoitProject:
+    return make_doit_project(tmp_path / "project", testtree)
