@@ -61,7 +61,8 @@ def testtree(tmp_path_factory: pytest.TempPathFactory) -> PinnedTree:
     return PinnedTree(repo, create_testtree_repo(repo))
 
 
-def make_doit_project(dest: Path, tree: PinnedTree, boards: dict[str, str] | None = None) -> DoitProject:
+def make_doit_project(dest: Path, tree: PinnedTree,
+                      boards: dict[str, str] | None = None) -> DoitProject:
     """Copy the bundled boards and layers to ``dest`` with a pin on the test tree."""
     shutil.copytree(ROOT / "layers", dest / "layers", symlinks=True)
     shutil.copytree(ROOT / "manifests" / "boards", dest / "manifests" / "boards")
