@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from .errors import EXIT_BUILD, EXIT_INTERNAL, SkiffError
 from .plan import Plan, load_plan
-from .project import Project
+from .project import ENV_QUIET, Project
 
 __all__ = ["main"]
 
@@ -86,13 +87,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     project = Project.discover()
     plan = load_plan(project, args.workspaces or None)
     names = args.workspaces or sorted(plan.workspaces)
-    status = _run_doit([f"config:{name}" for name in names])
+    os.environ[ENV_QUIET] = "1"
+    try:
+        status = _run_doit([f"config:{name}" for name in names])
+    finally:
+        del os.environ[ENV_QUIET]
     if status != 0:
         return EXIT_BUILD
     total = 0
     for name in names:
         report = json.loads(plan.workspaces[name].paths.report.read_text())
         findings = report["findings"]
+        for finding in findings:
+            print(f"warning: {finding['text']}", file=sys.stderr)
         total += len(findings)
         verdict = "ok" if not findings else f"{len(findings)} finding(s)"
         print(f"{name}: {verdict}")

@@ -47,6 +47,7 @@ class Finding:
     def to_json(self) -> dict:
         data = asdict(self)
         data["origin"] = asdict(self.origin)
+        data["text"] = str(self)
         return data
 
 

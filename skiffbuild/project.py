@@ -16,11 +16,14 @@ from pathlib import Path
 
 from .errors import SkiffError
 
-__all__ = ["ENV_LAYER_PATH", "ENV_MIRRORS", "ENV_PROJECT", "Project", "WorkspacePaths"]
+__all__ = ["ENV_LAYER_PATH", "ENV_MIRRORS", "ENV_PROJECT", "ENV_QUIET", "ENV_STRICT", "Project",
+           "WorkspacePaths"]
 
 ENV_PROJECT = "SKIFFBUILD_PROJECT"
 ENV_LAYER_PATH = "SKIFFBUILD_LAYER_PATH"
 ENV_MIRRORS = "SKIFFBUILD_MIRRORS"
+ENV_STRICT = "SKIFFBUILD_STRICT"  # config:<ws> fails on findings
+ENV_QUIET = "SKIFFBUILD_QUIET_FINDINGS"  # set by `skiffbuild check`, which prints them itself
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,11 @@ from .errors import SkiffError
 from .mirrors import MirrorMap
 from .model import BuildrootPin
 from .plan import Plan, Workspace, load_plan
-from .project import Project
+from .project import ENV_QUIET, ENV_STRICT, Project
 
 __all__ = ["DOIT_CONFIG", "task_compile", "task_config", "task_fetch", "task_image",
            "task_sources"]
 
-ENV_STRICT = "SKIFFBUILD_STRICT"
 
 
 @functools.cache
@@ -82,7 +81,10 @@ def _fetch(pin: BuildrootPin, project: Project) -> None:
 
 
 def _configure(ws: Workspace, project: Project) -> None:
-    configure(ws, project, strict=os.environ.get(ENV_STRICT, "") not in ("", "0"))
+    strict = os.environ.get(ENV_STRICT, "") not in ("", "0")
+    # `skiffbuild check` prints the findings itself, from the saved report.
+    quiet = os.environ.get(ENV_QUIET, "") not in ("", "0")
+    configure(ws, project, strict=strict, echo=(lambda _text: None) if quiet else None)
 
 
 def _not_yet(stage: str, issue: int) -> None:
