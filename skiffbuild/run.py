@@ -61,14 +61,14 @@ def run(argv: Sequence[str | os.PathLike[str]], *, log: Path, cwd: Path | None =
         f.flush()
         started = time.monotonic()
 
-        def set_umask() -> None:
-            if umask is not None:
-                os.umask(umask)
-
+        # A umask through the shell, not preexec_fn: doit runs actions in threads,
+        # where forking with preexec_fn is unsafe.
+        full = args if umask is None else ["sh", "-c", f'umask {umask:03o} && exec "$@"',
+                                           "sh", *args]
         try:
-            proc = subprocess.run(args, cwd=cwd, env=dict(env) if env is not None else None,
+            proc = subprocess.run(full, cwd=cwd, env=dict(env) if env is not None else None,
                                   stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  preexec_fn=set_umask, check=False)
+                                  check=False)
         except FileNotFoundError as exc:
             raise BuildError(f"{what or args[0]}: cannot run {args[0]}: {exc.strerror}") from None
         f.write(f"# exit {proc.returncode} after {time.monotonic() - started:.2f}s\n")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import BuildError
+from .errors import SkiffError
 from .fsutil import atomic_write
 from .manifest import load_pin
 from .project import ENV_MIRRORS, ENV_PROJECT, Project
@@ -47,7 +47,7 @@ def prepare_tryout(project: Project, dest: Path) -> tuple[Path, dict[str, str]]:
     sha = create_testtree_repo(repo, tag=TESTTREE_TAG)
     pin, problems = load_pin(project, "buildroot")
     if pin is None:
-        raise BuildError("the project's manifests/buildroot.yaml is not usable: "
+        raise SkiffError("the project's manifests/buildroot.yaml is not usable: "
                          + "; ".join(map(str, problems)))
     tryout = dest / "project"
     (tryout / "manifests").mkdir(parents=True, exist_ok=True)
