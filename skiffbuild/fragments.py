@@ -132,6 +132,9 @@ def render(merged: Merged, header: list[str]) -> str:
             current = source
         earlier = [a for a in merged.history[item.symbol][:-1] if a.value != item.value]
         for old in earlier:
-            out.append(f"#   (replaces {old.text()} from {old.origin})")
+            # No '=' in comments: kconfiglib with an empty CONFIG_ prefix (as Buildroot uses
+            # it) would read such a line as an assignment.
+            value = "'is not set'" if old.not_set else old.value
+            out.append(f"#   (replaces {value} from {old.origin})")
         out.append(item.text())
     return "\n".join(out) + "\n"

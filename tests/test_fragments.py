@@ -105,7 +105,7 @@ BR2_INIT_BUSYBOX=y
 BR2_SYSTEM_DHCP="eth0"
 
 # pi/x: layers/pi/x/buildroot/host
-#   (replaces BR2_TARGET_GENERIC_HOSTNAME="a" from base/core (layers/base/core/buildroot/20-init:2))
+#   (replaces "a" from base/core (layers/base/core/buildroot/20-init:2))
 BR2_TARGET_GENERIC_HOSTNAME="b"
 
 # skiffbuild: (wiring of the layers)
@@ -119,7 +119,7 @@ BR2_REPRODUCIBLE=y
     assert conf.files["kernel.fragment"].split("\n")[3:] == [
         "", "# base/core: layers/base/core/kernel/virtio", "CONFIG_VIRTIO=y",
         "", "# pi/x: layers/pi/x/kernel/debug",
-        "#   (replaces # CONFIG_DEBUG is not set from base/core "
+        "#   (replaces 'is not set' from base/core "
         "(layers/base/core/kernel/virtio:2))",
         "CONFIG_DEBUG=y", ""]
 

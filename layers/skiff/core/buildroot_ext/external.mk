@@ -1,0 +1,1 @@
+# skiff/core adds no Buildroot packages.
