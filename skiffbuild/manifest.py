@@ -129,6 +129,7 @@ def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem
                           tuple(_partition(p) for p in data["image"]["partitions"])),
         fragments=tuple(fragments),
         layer_lines=tuple(doc.line(("layers", i)) for i in range(len(data["layers"]))),
+        allow_unhashed=tuple(data.get("sources", {}).get("allow_unhashed", ())),
     )
     return board, []
 

@@ -82,6 +82,20 @@ class MirrorMap:
         out.append(url)
         return tuple(out)
 
+    def rewrite(self, url: str) -> tuple[str, ...]:
+        """Alternatives for a file URL (downloads): every entry whose upstream is
+        ``url`` itself or a directory above it stands in for that part, longest
+        upstream first; local paths become ``file://`` URLs."""
+        text = url.strip()
+        out: list[str] = []
+        for upstream, alts in sorted(self.entries, key=lambda e: -len(e[0])):
+            if text == upstream or text.startswith(upstream + "/"):
+                rest = text[len(upstream):]
+                for alt in alts:
+                    base = alt if is_url(alt) else f"file://{alt}"
+                    out.append(base.rstrip("/") + rest)
+        return tuple(dict.fromkeys(out))
+
     def __bool__(self) -> bool:
         return bool(self.entries)
 

@@ -87,6 +87,8 @@ class Board:
     fragments: tuple[tuple[str, tuple[Path, ...]], ...] = ()
     # Line numbers of the entries of ``layers`` in the manifest, for errors.
     layer_lines: tuple[int | None, ...] = ()
+    # Download file names allowed through without any hash.
+    allow_unhashed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

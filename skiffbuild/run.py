@@ -52,23 +52,27 @@ def tail(path: Path, lines: int = 20) -> list[str]:
 
 def run(argv: Sequence[str | os.PathLike[str]], *, log: Path, cwd: Path | None = None,
         env: Mapping[str, str] | None = None, what: str | None = None,
-        umask: int | None = 0o022) -> None:
-    """Run ``argv``, appending its output to ``log``; raise BuildError on failure."""
+        umask: int | None = 0o022, capture: bool = False) -> str:
+    """Run ``argv``, appending its output to ``log``; raise BuildError on failure.
+
+    With ``capture``, standard output is returned instead of logged (standard
+    error still goes to the log), for queries such as ``make -s show-info``.
+    """
     args = [str(a) for a in argv]
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") as f:
         f.write(f"\n$ {shlex.join(args)}\n")
         f.flush()
         started = time.monotonic()
-
         # A umask through the shell, not preexec_fn: doit runs actions in threads,
         # where forking with preexec_fn is unsafe.
         full = args if umask is None else ["sh", "-c", f'umask {umask:03o} && exec "$@"',
                                            "sh", *args]
         try:
             proc = subprocess.run(full, cwd=cwd, env=dict(env) if env is not None else None,
-                                  stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  check=False)
+                                  stdout=subprocess.PIPE if capture else f,
+                                  stderr=subprocess.STDOUT if not capture else f,
+                                  stdin=subprocess.DEVNULL, check=False)
         except FileNotFoundError as exc:
             raise BuildError(f"{what or args[0]}: cannot run {args[0]}: {exc.strerror}") from None
         f.write(f"# exit {proc.returncode} after {time.monotonic() - started:.2f}s\n")
@@ -78,3 +82,4 @@ def run(argv: Sequence[str | os.PathLike[str]], *, log: Path, cwd: Path | None =
             f"{what or shlex.join(args)} failed (exit {proc.returncode}); last lines of the log:\n"
             f"{last}\n  full log: {log}"
         )
+    return proc.stdout.decode(errors="replace") if capture else ""

@@ -145,3 +145,18 @@ def test_unsafe_tags_are_refused(tmp_path: Path) -> None:
     path = write_map(tmp_path, "https://a/b:\n  - !!python/object/apply:os.system ['true']\n")
     with pytest.raises(SkiffError):
         load_mirror_map(path)
+
+
+def test_rewrite_maps_a_site_prefix_for_downloads(tmp_path: Path) -> None:
+    mirror_file = tmp_path / "m.yaml"
+    mirror_file.write_text(
+        "https://sources.example.invalid:\n  - http://127.0.0.1:8000/all\n"
+        "https://sources.example.invalid/busybox:\n  - /srv/bb\n  - http://10.0.0.1/bb/\n")
+    mirrors = load_mirror_map(mirror_file)
+    assert mirrors.rewrite("https://sources.example.invalid/busybox/busybox-1.37.0.tar.bz2") == (
+        "file:///srv/bb/busybox-1.37.0.tar.bz2",
+        "http://10.0.0.1/bb/busybox-1.37.0.tar.bz2",
+        "http://127.0.0.1:8000/all/busybox/busybox-1.37.0.tar.bz2",
+    )
+    assert mirrors.rewrite("https://sources.example.invalidx/a.tar.gz") == ()
+    assert mirrors.rewrite("https://other.example.invalid/a.tar.gz") == ()

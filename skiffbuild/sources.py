@@ -1,0 +1,152 @@
+"""What a workspace must download, as the pinned Buildroot itself says.
+
+One ``make -s show-info`` (reference/buildroot.md §3.1) lists every package
+of the configuration with its download files, URIs and ``.hash`` files,
+packages of the layers' BR2_EXTERNAL trees included. Its result is cached in
+the workspace, keyed on the ``.config`` and the tree, because each call costs
+several seconds on real Buildroot.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from . import checkout
+from .errors import SkiffError
+from .fsutil import atomic_write, digest_text, sha256_file
+from .hashes import Expected, parse_hash_file
+from .kconfig import externals_of
+from .plan import Workspace
+from .project import Project
+from .run import build_environment, run
+
+__all__ = ["Source", "Uri", "parse_show_info", "query_show_info", "workspace_sources"]
+
+
+@dataclass(frozen=True)
+class Uri:
+    """One entry of show-info's ``uris``: ``<backend>[|urlencode]+<base>``."""
+
+    backend: str
+    base: str
+    urlencode: bool
+
+    @classmethod
+    def parse(cls, text: str) -> Uri:
+        spec, _, base = text.partition("+")
+        backend, _, option = spec.partition("|")
+        return cls(backend, base.rstrip("/"), option == "urlencode")
+
+    def url_for(self, file: str) -> str:
+        return f"{self.base}/{quote(file) if self.urlencode else file}"
+
+    def __str__(self) -> str:
+        return f"{self.backend}{'|urlencode' if self.urlencode else ''}+{self.base}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file of Buildroot's download directory."""
+
+    file: str
+    dl_dir: str
+    packages: tuple[str, ...]
+    uris: tuple[Uri, ...]
+    expected: tuple[Expected, ...]
+    hash_files: tuple[str, ...]
+    allow_unhashed: bool = False
+
+    @property
+    def relpath(self) -> str:
+        return f"{self.dl_dir}/{self.file}"
+
+    def to_json(self) -> dict:
+        return {
+            "file": self.file,
+            "package": self.packages[0],
+            "packages": list(self.packages),
+            "dl_dir": self.dl_dir,
+            "uris": [str(u) for u in self.uris],
+            "hashes": [{"type": e.algorithm, "hash": e.hexdigest, "from": e.origin}
+                       for e in self.expected],
+            "allow_unhashed": self.allow_unhashed,
+        }
+
+
+def _hash_path(tree: Path, name: str) -> Path:
+    path = Path(name)
+    return path if path.is_absolute() else tree / path
+
+
+def parse_show_info(info: dict, tree: Path, project: Project,
+                    allow_unhashed: tuple[str, ...] = ()) -> list[Source]:
+    """Every download of a show-info document, one entry per file (host and
+    target variants of a package share theirs)."""
+    merged: dict[tuple[str, str], Source] = {}
+    for package in sorted(info):
+        entry = info[package]
+        if entry.get("virtual") or not entry.get("downloads"):
+            continue
+        hash_files = tuple(entry.get("hashes") or ())
+        tables = []
+        for name in hash_files:
+            path = _hash_path(tree, name)
+            shown = name if not Path(name).is_absolute() else project.display(path)
+            tables.append(parse_hash_file(path, shown))
+        for download in entry["downloads"]:
+            file = download["source"]
+            expected = tuple(e for table in tables for e in table.get(file, ()))
+            key = (entry["dl_dir"], file)
+            uris = tuple(Uri.parse(u) for u in download.get("uris", ()))
+            if key in merged:
+                old = merged[key]
+                merged[key] = Source(
+                    file, old.dl_dir, (*old.packages, package),
+                    old.uris + tuple(u for u in uris if u not in old.uris),
+                    old.expected + tuple(e for e in expected if e not in old.expected),
+                    old.hash_files + tuple(h for h in hash_files if h not in old.hash_files),
+                    old.allow_unhashed)
+            else:
+                merged[key] = Source(file, entry["dl_dir"], (package,), uris, expected,
+                                     hash_files, file in allow_unhashed)
+    return sorted(merged.values(), key=lambda s: (s.dl_dir, s.file))
+
+
+def query_show_info(ws: Workspace, project: Project) -> dict:
+    """``make -s show-info`` for the configured workspace, cached on its inputs."""
+    tree = checkout.tree_dir(project.cache, ws.pin)
+    if not ws.paths.dotconfig.is_file():
+        raise SkiffError(f"workspace '{ws.name}' is not configured",
+                         hint=f"run: doit config:{ws.name}")
+    key = digest_text(checkout.tree_key(ws.pin), sha256_file(ws.paths.dotconfig),
+                      json.dumps(externals_of(ws.paths.output), sort_keys=True),
+                      str(project.dl_dir))
+    cache = ws.paths.config / "show-info.json"
+    try:
+        saved = json.loads(cache.read_text())
+        if saved.get("key") == key:
+            return saved["info"]
+    except (OSError, ValueError):
+        pass
+    env = build_environment({"GIT_CEILING_DIRECTORIES": str(tree.parent)})
+    # Site and download-dir settings go on the command line: from the
+    # environment they are silently overridden or leak (reference §7).
+    text = run(["make", "-s", "-C", ws.paths.output, f"BR2_DL_DIR={project.dl_dir}",
+                "show-info"], log=ws.paths.logs / "show-info.log", env=env,
+               what=f"Buildroot show-info for {ws.name}", capture=True)
+    try:
+        info = json.loads(text)
+    except ValueError as exc:
+        raise SkiffError(f"Buildroot's show-info output for {ws.name} is not JSON: {exc}",
+                         hint=f"see {ws.paths.logs / 'show-info.log'}") from None
+    atomic_write(cache, json.dumps({"key": key, "info": info}) + "\n")
+    return info
+
+
+def workspace_sources(ws: Workspace, project: Project) -> list[Source]:
+    tree = checkout.tree_dir(project.cache, ws.pin)
+    return parse_show_info(query_show_info(ws, project), tree, project,
+                           ws.board.allow_unhashed)
