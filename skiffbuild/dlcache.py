@@ -108,7 +108,9 @@ class DownloadCache:
             self.remember(source, digests)
             return Verdict("ok", digests=digests)
         bad = mismatches(source.expected, digests)
-        return Verdict("corrupt", "; ".join(bad), digests) if bad else Verdict("ok", digests=digests)
+        if bad:
+            return Verdict("corrupt", "; ".join(bad), digests)
+        return Verdict("ok", digests=digests)
 
     def reject(self, path: Path, source: Source, sha256: str) -> Path:
         """Move bytes that failed verification out of the cache, keeping them."""

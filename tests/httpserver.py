@@ -44,7 +44,7 @@ class FaultyServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 server._serve(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

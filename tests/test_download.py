@@ -199,7 +199,7 @@ source = Source("a-1.tar.gz", "pkg", ("pkg",), (Uri.parse("https+%s/pkg"),),
                 (Expected("sha256", digest, "x"),), ("x",))
 cache = DownloadCache(root / "dl", root / "state", root / "rejected")
 print(fetch_one(source, cache, FetchSettings(mirrors=load_mirror_map(mirrors))).state)
-""" % UPSTREAM
+""".replace("%s", UPSTREAM)
 
 
 def test_two_processes_fetching_one_file_make_one_transfer(tmp_path: Path,
