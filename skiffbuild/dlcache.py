@@ -100,16 +100,14 @@ class DownloadCache:
             return Verdict("unhashed", "no hash is listed for it")
         needed = {e.algorithm for e in source.expected} | {"sha256"}
         digests = self._known_digests(source)
-        if digests is None or not needed <= digests.keys():
+        fresh = digests is None or not needed <= digests.keys()
+        if fresh:
             digests = hash_file(path, needed)
-            bad = mismatches(source.expected, digests)
-            if bad:
-                return Verdict("corrupt", "; ".join(bad), digests)
-            self.remember(source, digests)
-            return Verdict("ok", digests=digests)
         bad = mismatches(source.expected, digests)
         if bad:
             return Verdict("corrupt", "; ".join(bad), digests)
+        if fresh:
+            self.remember(source, digests)
         return Verdict("ok", digests=digests)
 
     def reject(self, path: Path, source: Source, sha256: str) -> Path:
