@@ -12,10 +12,11 @@ when every listed hash matches; bytes that do not match are moved to
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +27,15 @@ import requests
 
 from .dlcache import DownloadCache, mismatches
 from .errors import SkiffError
-from .hashes import MultiHasher
+from .fsutil import atomic_write
+from .hashes import Expected, MultiHasher
 from .mirrors import MirrorMap
-from .sources import Source
+from .plan import Workspace
+from .project import ENV_JOBS, ENV_OFFLINE, ENV_PRIMARY_SITE, Project, flag
+from .sources import Source, workspace_sources
 
 __all__ = ["ConsoleReporter", "FetchSettings", "Outcome", "Reporter", "candidate_urls",
-           "fetch_all", "fetch_one"]
+           "fetch_all", "fetch_one", "settings_from_env", "sources_verified", "sync_workspace"]
 
 _FETCHABLE = ("http", "https", "file", "ftp")
 _CHUNK = 1 << 16
@@ -285,3 +289,37 @@ def fetch_all(sources: list[Source], cache: DownloadCache, settings: FetchSettin
         kind = "missing (offline mode)" if missing and not failed else "could not be fetched"
         raise SkiffError(f"{len(lines)} source file(s) {kind}:\n" + "\n".join(lines), hint=hint)
     return outcomes
+
+
+def settings_from_env(environ: Mapping[str, str], offline: bool = False) -> FetchSettings:
+    jobs = environ.get(ENV_JOBS, "")
+    return FetchSettings(mirrors=MirrorMap.from_env(environ),
+                         primary_site=environ.get(ENV_PRIMARY_SITE) or None,
+                         offline=offline or flag(environ, ENV_OFFLINE),
+                         jobs=int(jobs) if jobs.isdigit() and int(jobs) > 0 else 4)
+
+
+def sync_workspace(ws: Workspace, project: Project, settings: FetchSettings,
+                   reporter: Reporter | None = None) -> list[Source]:
+    """The sources:<ws> action: every download present and verified, then the record."""
+    sources = workspace_sources(ws, project)
+    fetch_all(sources, DownloadCache.of(project), settings, reporter, ws.name)
+    atomic_write(ws.paths.sources, json.dumps(
+        {"workspace": ws.name, "sources": [s.to_json() for s in sources]}, indent=1) + "\n")
+    return sources
+
+
+def sources_verified(ws: Workspace, project: Project) -> bool:
+    """Up-to-date check of sources:<ws>: every recorded file still verified (stat fast path)."""
+    try:
+        recorded = json.loads(ws.paths.sources.read_text())["sources"]
+    except (OSError, ValueError, KeyError):
+        return False
+    cache = DownloadCache.of(project)
+    for entry in recorded:
+        source = Source(entry["file"], entry["dl_dir"], tuple(entry["packages"]), (),
+                        tuple(Expected(h["type"], h["hash"], h["from"]) for h in entry["hashes"]),
+                        (), entry["allow_unhashed"])
+        if cache.verify(source).state != "ok":
+            return False
+    return True

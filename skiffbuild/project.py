@@ -16,14 +16,22 @@ from pathlib import Path
 
 from .errors import SkiffError
 
-__all__ = ["ENV_LAYER_PATH", "ENV_MIRRORS", "ENV_PROJECT", "ENV_QUIET", "ENV_STRICT", "Project",
-           "WorkspacePaths"]
+__all__ = ["ENV_JOBS", "ENV_LAYER_PATH", "ENV_MIRRORS", "ENV_OFFLINE", "ENV_PRIMARY_SITE",
+           "ENV_PROJECT", "ENV_QUIET", "ENV_STRICT", "Project", "WorkspacePaths", "flag"]
 
 ENV_PROJECT = "SKIFFBUILD_PROJECT"
 ENV_LAYER_PATH = "SKIFFBUILD_LAYER_PATH"
 ENV_MIRRORS = "SKIFFBUILD_MIRRORS"
+ENV_OFFLINE = "SKIFFBUILD_OFFLINE"  # never touch the network
+ENV_PRIMARY_SITE = "SKIFFBUILD_PRIMARY_SITE"  # tried before the packages' own sites
+ENV_JOBS = "SKIFFBUILD_DOWNLOAD_JOBS"  # downloads at once (default 4)
 ENV_STRICT = "SKIFFBUILD_STRICT"  # config:<ws> fails on findings
 ENV_QUIET = "SKIFFBUILD_QUIET_FINDINGS"  # set by `skiffbuild check`, which prints them itself
+
+
+def flag(environ: Mapping[str, str], name: str) -> bool:
+    """An on/off environment switch: set and not "0" means on."""
+    return environ.get(name, "") not in ("", "0")
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,11 @@ class WorkspacePaths:
     @property
     def dotconfig(self) -> Path:
         return self.output / ".config"
+
+    @property
+    def sources(self) -> Path:
+        """The verified source list of the last successful sources:<ws>."""
+        return self.config / "sources.json"
 
     @property
     def report(self) -> Path:

@@ -19,11 +19,12 @@ from doit.tools import config_changed
 from . import checkout
 from .checker import ContentChecker
 from .configure import configure
+from .download import ConsoleReporter, settings_from_env, sources_verified, sync_workspace
 from .errors import SkiffError
 from .mirrors import MirrorMap
 from .model import BuildrootPin
 from .plan import Plan, Workspace, load_plan
-from .project import ENV_QUIET, ENV_STRICT, Project
+from .project import ENV_OFFLINE, ENV_QUIET, ENV_STRICT, Project, flag
 
 __all__ = ["DOIT_CONFIG", "task_compile", "task_config", "task_fetch", "task_image",
            "task_sources"]
@@ -87,6 +88,24 @@ def _configure(ws: Workspace, project: Project) -> None:
     configure(ws, project, strict=strict, echo=(lambda _text: None) if quiet else None)
 
 
+def offline_requested() -> bool:
+    """``--offline`` after any task name, or SKIFFBUILD_OFFLINE=1."""
+    return "--offline" in sys.argv[1:] or flag(os.environ, ENV_OFFLINE)
+
+
+# Accepting --offline on every task lets `doit image:pi4 --offline` parse; the
+# value is read by offline_requested(), because doit gives a task option only
+# to the task it follows, not to the tasks that one depends on.
+_OFFLINE_PARAM = [{"name": "offline", "long": "offline", "type": bool, "default": False,
+                   "help": "never touch the network (also: SKIFFBUILD_OFFLINE=1)"}]
+
+
+def _sources(ws: Workspace, project: Project) -> None:
+    settings = settings_from_env(os.environ, offline=offline_requested())
+    reporter = ConsoleReporter(lambda text: print(text, file=sys.stderr, flush=True))
+    sync_workspace(ws, project, settings, reporter)
+
+
 def _not_yet(stage: str, issue: int) -> None:
     raise SkiffError(f"the {stage} stage is not implemented in this version of skiffbuild",
                      hint=f"tracked as issue #{issue}; config:<ws> is available now")
@@ -105,6 +124,7 @@ def task_fetch() -> Iterator[dict[str, Any]]:
             "targets": [str(checkout.stamp_path(plan.project.cache, pin))],
             "uptodate": [config_changed({"url": pin.url, "commit": pin.commit,
                                          "tree": checkout.tree_key(pin)})],
+            "params": _OFFLINE_PARAM,
             "verbosity": 2,
         }
 
@@ -122,6 +142,7 @@ def task_config() -> Iterator[dict[str, Any]]:
             "file_dep": [*map(str, ws.inputs()), str(stamp)],
             "targets": [str(ws.paths.defconfig), str(ws.paths.dotconfig)],
             "uptodate": [config_changed(ws.config_key())],
+            "params": _OFFLINE_PARAM,
             "verbosity": 2,
         }
 
@@ -135,13 +156,33 @@ def _later_stage(basename: str, doc: str, after: str, issue: int) -> Iterator[di
             "doc": f"{doc} ({ws.name}; not implemented yet, issue #{issue})",
             "actions": [_action(_not_yet, basename, issue)],
             "task_dep": [f"{after}:{ws.name}"],
+            "params": _OFFLINE_PARAM,
             "verbosity": 2,
         }
 
 
 def task_sources() -> Iterator[dict[str, Any]]:
-    """Download and verify every source a workspace needs."""
-    yield from _later_stage("sources", "download and verify every source", "config", 3)
+    """Download and verify every source a workspace needs into the shared cache."""
+    plan = _plan()
+    yield {"name": None, "doc": "download and verify every source into cache/dl"}
+    for ws in plan.workspaces.values():
+        yield {
+            "name": ws.name,
+            "doc": f"download and verify the sources of {ws.name}",
+            "actions": [_action(_sources, ws, plan.project)],
+            "file_dep": [str(ws.paths.dotconfig)],
+            "targets": [str(ws.paths.sources)],
+            # Cheap (stat-based) re-verification every run: a damaged cache file
+            # is caught before a build uses it.
+            "uptodate": [functools.partial(_verified, ws, plan.project)],
+            "params": _OFFLINE_PARAM,
+            "verbosity": 2,
+        }
+
+
+def _verified(ws: Workspace, project: Project, task: object = None,
+              values: object = None) -> bool:
+    return sources_verified(ws, project)
 
 
 def task_compile() -> Iterator[dict[str, Any]]:
