@@ -2,6 +2,8 @@
 
 ``skiffbuild layers [WS]``   list layers, or show a workspace's resolved chain
 ``skiffbuild check [--strict] [WS...]``  configure and validate without building
+``skiffbuild sources WS [--json]`` a workspace's downloads and their cache state
+``skiffbuild export WS FILE`` / ``import FILE``  offline bundles for air-gapped machines
 ``skiffbuild tryout [WS...]`` the pipeline against the local Buildroot test tree
 ``skiffbuild testtree PATH`` create the Buildroot-compatible test repository
 
@@ -20,9 +22,9 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import EXIT_BUILD, EXIT_INTERNAL, SkiffError
+from .errors import EXIT_BUILD, EXIT_INTERNAL, BuildError, SkiffError
 from .plan import Plan, load_plan
-from .project import ENV_QUIET, Project
+from .project import ENV_OFFLINE, ENV_QUIET, Project
 
 __all__ = ["main"]
 
@@ -87,13 +89,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     project = Project.discover()
     plan = load_plan(project, args.workspaces or None)
     names = args.workspaces or sorted(plan.workspaces)
-    os.environ[ENV_QUIET] = "1"
-    try:
-        status = _run_doit([f"config:{name}" for name in names])
-    finally:
-        del os.environ[ENV_QUIET]
-    if status != 0:
-        return EXIT_BUILD
+    _configured(names)
     total = 0
     for name in names:
         report = json.loads(plan.workspaces[name].paths.report.read_text())
@@ -107,6 +103,70 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"error: {total} requested setting(s) did not take effect (--strict)",
               file=sys.stderr)
         return EXIT_BUILD
+    return 0
+
+
+def _configured(names: list[str]) -> Plan:
+    """Load the plan and bring config:<ws> up to date for ``names`` (quietly)."""
+    plan = load_plan(Project.discover(), names)
+    os.environ[ENV_QUIET] = "1"
+    try:
+        status = _run_doit([f"config:{name}" for name in names])
+    finally:
+        del os.environ[ENV_QUIET]
+    if status != 0:
+        raise BuildError(f"configuring {', '.join(names)} failed")
+    return plan
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from .dlcache import DownloadCache
+    from .sources import workspace_sources
+
+    if args.offline:
+        os.environ[ENV_OFFLINE] = "1"
+    plan = _configured([args.workspace])
+    ws = plan.workspaces[args.workspace]
+    cache = DownloadCache.of(plan.project)
+    rows = []
+    for source in workspace_sources(ws, plan.project):
+        verdict = cache.verify(source)
+        rows.append({**source.to_json(), "path": str(cache.path(source)),
+                     "cached": verdict.state not in ("missing",),
+                     "verified": verdict.state == "ok",
+                     "state": verdict.state})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['state']:<9} {row['dl_dir']}/{row['file']}  ({row['package']})")
+        counts = {s: sum(r["state"] == s for r in rows) for s in ("ok", "missing", "corrupt",
+                                                                   "unhashed")}
+        print(f"{len(rows)} files: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .bundle import export_bundle
+    from .sources import workspace_sources
+
+    plan = _configured([args.workspace])
+    ws = plan.workspaces[args.workspace]
+    manifest = export_bundle(ws, plan.project, workspace_sources(ws, plan.project), args.file)
+    size = args.file.stat().st_size
+    print(f"wrote {args.file}: Buildroot {ws.pin.commit[:12]} and "
+          f"{sum(f['path'].startswith('dl/') for f in manifest['files'])} source file(s), "
+          f"{size} bytes")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .bundle import import_bundle
+
+    manifest = import_bundle(args.file, Project.discover())
+    count = sum(f["path"].startswith("dl/") for f in manifest["files"])
+    print(f"imported {args.file}: Buildroot {manifest['buildroot']['commit'][:12]} and "
+          f"{count} source file(s) for workspace {manifest['workspace']}")
     return 0
 
 
@@ -135,6 +195,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="fail when any requested setting did not take effect")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("sources", help="list a workspace's downloads and their cache state")
+    p.add_argument("workspace")
+    p.add_argument("--json", action="store_true", help="machine-readable list")
+    p.add_argument("--offline", action="store_true", help="never touch the network")
+    p.set_defaults(func=cmd_sources)
+    p = sub.add_parser("export", help="write every input of a workspace into one archive")
+    p.add_argument("workspace")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("import", help="verify an export archive and load it into the cache")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_import)
     p = sub.add_parser("tryout", help="run the pipeline against the local Buildroot test tree")
     p.add_argument("workspaces", nargs="*", help="default: qemu-x86_64")
     p.add_argument("--task", dest="tasks", action="append", default=None,
