@@ -113,7 +113,7 @@ def test_tampered_archive_is_refused_and_loads_nothing(exported: tuple[Path, str
 
 
 def test_export_needs_verified_sources(exported: tuple[Path, str, Path]) -> None:
-    _, sha, tmp_path = exported
+    _, _sha, tmp_path = exported
     project = Project(tmp_path / "a")
     ws = load_plan(project).workspaces["ws"]
     (DownloadCache.of(project).path(sources()[1])).write_bytes(b"changed")
