@@ -1,8 +1,11 @@
 """The shared download cache: Buildroot's own ``dl/<dl_dir>/<file>`` layout,
 verified, locked and never holding a file that failed its hashes.
 
-- Locking uses Buildroot's own lock file, ``dl/<dl_dir>/.lock`` with
-  flock(2), so skiffbuild and Buildroot's dl-wrapper exclude each other.
+- One lock per file (``dl/<dl_dir>/.<file>.lock``, flock(2)), so several
+  processes fetching the same file make one transfer while different files
+  of one package directory still download in parallel. Files only ever
+  appear by rename, so Buildroot's own dl-wrapper sees a file whole or not
+  at all.
 - A file is verified against every hash its package lists. The result is
   remembered with the file's (size, mtime, ctime, inode); while those are
   unchanged the file is not hashed again (ctime cannot be faked from user
@@ -71,7 +74,7 @@ class DownloadCache:
     def lock(self, source: Source) -> Iterator[None]:
         directory = self.root / source.dl_dir
         directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / ".lock", "a") as handle:
+        with open(directory / f".{source.file}.lock", "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

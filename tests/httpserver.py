@@ -33,6 +33,7 @@ class FaultyServer:
     faults: dict[str, Fault] = field(default_factory=dict)
     requests: Counter = field(default_factory=Counter)
     ranges: list[str] = field(default_factory=list)
+    latency: float = 0.0  # seconds before every response (a far-away server)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -61,6 +62,8 @@ class FaultyServer:
         self.httpd.server_close()
 
     def _serve(self, req: BaseHTTPRequestHandler) -> None:
+        if self.latency:
+            time.sleep(self.latency)
         path = req.path
         with self._lock:
             self.requests[path] += 1

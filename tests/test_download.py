@@ -116,7 +116,7 @@ def test_corrupt_response_is_refused_and_kept_aside(tmp_path: Path, server: Faul
     assert f"{server.url}/pkg/a-1.tar.gz: refused, sha256 expected {right}, got {wrong} " \
            f"(package/pkg/x.hash:1); bytes kept in {kept}" in info.value.message
     assert kept.read_bytes() == bad
-    assert sorted(p.name for p in (cache.root / "pkg").iterdir()) == [".lock"]
+    assert sorted(p.name for p in (cache.root / "pkg").iterdir()) == [".a-1.tar.gz.lock"]
 
 
 def test_unhashed_source_is_refused_unless_allowed(tmp_path: Path, server: FaultyServer,
