@@ -105,8 +105,8 @@ def main() -> int:
     h_ours, h_theirs = bench_hash(args.hash_mib)
     mib = args.hash_mib
     print(f"{'figure':<52} {'skiffbuild':>11} {'baseline':>10} {'ratio':>7}")
-    print(f"{f'fetch {args.files} x {args.size // 1024} KiB, {args.latency * 1000:.0f} ms latency':<52}"
-          f" {ours:>10.2f}s {serial:>9.2f}s {ours / serial:>7.2f}")
+    label = f"fetch {args.files} x {args.size // 1024} KiB, {args.latency * 1000:.0f} ms latency"
+    print(f"{label:<52} {ours:>10.2f}s {serial:>9.2f}s {ours / serial:>7.2f}")
     print(f"{f'sha256 of {mib} MiB (baseline: sha256sum)':<52}"
           f" {h_ours:>10.2f}s {h_theirs:>9.2f}s {h_ours / h_theirs:>7.2f}")
     print(f"  hashing: {mib / h_ours:.0f} MiB/s vs {mib / h_theirs:.0f} MiB/s")
