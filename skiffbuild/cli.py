@@ -82,7 +82,9 @@ def _run_doit(tasks: list[str]) -> int:
 
     from . import tasks as task_module
 
-    return DoitMain(ModuleTaskLoader(task_module), config_filenames=()).run(tasks)
+    # doit's progress goes to stderr: stdout is for this command's own output (--json).
+    return DoitMain(ModuleTaskLoader(task_module), config_filenames=(),
+                    extra_config={"GLOBAL": {"outfile": sys.stderr}}).run(tasks)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -33,18 +33,22 @@ class Uri:
     backend: str
     base: str
     urlencode: bool
+    text: str  # as show-info wrote it
 
     @classmethod
     def parse(cls, text: str) -> Uri:
-        spec, _, base = text.partition("+")
+        spec, plus, base = text.partition("+")
+        if not plus or "://" in spec:
+            # A plain URL (full-URL extra downloads): the backend is its scheme.
+            return cls(text.split("://", 1)[0], text.rstrip("/"), False, text)
         backend, _, option = spec.partition("|")
-        return cls(backend, base.rstrip("/"), option == "urlencode")
+        return cls(backend, base.rstrip("/"), option == "urlencode", text)
 
     def url_for(self, file: str) -> str:
         return f"{self.base}/{quote(file) if self.urlencode else file}"
 
     def __str__(self) -> str:
-        return f"{self.backend}{'|urlencode' if self.urlencode else ''}+{self.base}"
+        return self.text
 
 
 @dataclass(frozen=True)

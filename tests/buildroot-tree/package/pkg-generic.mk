@@ -1,43 +1,256 @@
 ################################################################################
 #
-# Package registration for the skiffbuild Buildroot-compatible test tree.
+# Package infrastructure of the skiffbuild Buildroot-compatible test tree.
 #
-# Each package/<pkg>/<pkg>.mk ends with one of
-#   $(eval $(generic-package))        target package, BR2_PACKAGE_<PKG>
-#   $(eval $(host-generic-package))   host package, BR2_PACKAGE_HOST_<PKG>
-#   $(eval $(virtual-package))        virtual package (providers do the work)
-# which records the package in PACKAGES_ALL and, when its Kconfig symbol is
-# y, in PACKAGES. The package name comes from the directory of the .mk file,
-# as in Buildroot. Later work hangs the download, hash check and build steps
-# on these definitions (show-info, source, the default build).
+# Each package/<pkg>/<pkg>.mk (also linux/, boot/*/, toolchain/**/ and the
+# package/*/*.mk of BR2_EXTERNAL trees) sets some of
+#
+#   <PKG>_VERSION           version; also the download version (may hold '/')
+#   <PKG>_SOURCE            main archive, default <pkg>-<version><suffix>.tar.gz
+#   <PKG>_SITE              where it comes from (URL without the file name)
+#   <PKG>_SITE_METHOD       download backend, default the URL scheme
+#   <PKG>_DL_SUBDIR         directory below the download dir, default <pkg>
+#   <PKG>_PATCH             extra files from the site (or URLs), applied as patches
+#   <PKG>_EXTRA_DOWNLOADS   extra files from the site, or full URLs
+#   <PKG>_DOWNLOAD_POST_PROCESS   e.g. "go": adds -go2 to the default name
+#   <PKG>_LICENSE, _LICENSE_FILES, _REDISTRIBUTE
+#   <PKG>_DEPENDENCIES, <PKG>_PROVIDES
+#   <PKG>_INSTALL_STAGING, _INSTALL_TARGET, _INSTALL_IMAGES (target packages)
+#   <PKG>_ADD_TOOLCHAIN_DEPENDENCY, _ADD_SKELETON_DEPENDENCY (YES/NO)
+#
+# and ends with one or more of
+#
+#   $(eval $(generic-package))          target package <pkg>
+#   $(eval $(host-generic-package))     host package host-<pkg>
+#   $(eval $(virtual-package))          virtual package (its provider does the work)
+#   $(eval $(host-virtual-package))     virtual host package
+#
+# As in Buildroot, a host package takes the version, source, site, site
+# method, download subdirectory, patches, licence and post-processing of the
+# target package of the same .mk file unless it sets its own (not the extra
+# downloads, not the dependencies). Every package gets the targets
+# <pkg>-source, <pkg>-all-source, <pkg>-external-deps, <pkg>-show-depends,
+# <pkg>-show-info and friends; it is "enabled" (in PACKAGES) when its Kconfig
+# symbol is y: BR2_PACKAGE_<PKG>, BR2_PACKAGE_HOST_<PKG>, BR2_PACKAGE_HAS_<PKG>
+# for virtual packages, BR2_LINUX_KERNEL for linux, BR2_TARGET_<PKG> under
+# boot/ and BR2_<PKG> under toolchain/.
 #
 ################################################################################
 
 PACKAGES :=
 PACKAGES_ALL :=
 
-# Directory and name of the .mk file being parsed.
-pkgdir = $(dir $(lastword $(MAKEFILE_LIST)))
+# Directory (no trailing slash) and name of the .mk file being parsed: the
+# directory is relative to the top of the tree for in-tree packages and
+# absolute for BR2_EXTERNAL ones.
+pkgdir = $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 pkgname = $(lastword $(subst /, ,$(pkgdir)))
 
-# $(1): package name (e.g. host-kmod), $(2): variable prefix (HOST_KMOD),
-# $(3): Kconfig symbol, $(4): type (target|host), $(5): directory
-define inner-package
+# Directory names (and so file names) cannot hold '/', ':' or spaces.
+pkg-safe-version = $(subst $(space),_,$(subst :,_,$(subst /,_,$(strip $(1)))))
+
+# Suffix of archives that the download backend generates, by site method or
+# post-processing: the format versions of Buildroot 2026.02.
+PKG_ARCHIVE_FORMAT_git = -git4
+PKG_ARCHIVE_FORMAT_svn = -svn5
+PKG_ARCHIVE_FORMAT_go = -go2
+PKG_ARCHIVE_FORMAT_cargo = -cargo4
+
+# $(call pkg-default-source,PREFIX)
+pkg-default-source = $($(1)_BASENAME_RAW)$(PKG_ARCHIVE_FORMAT_$($(1)_SITE_METHOD))$(PKG_ARCHIVE_FORMAT_$($(1)_DOWNLOAD_POST_PROCESS)).tar.gz
+
+# $(call pkg-url-scheme,URL) -> https
+pkg-url-scheme = $(firstword $(subst ://, ,$(call qstrip,$(1))))
+
+# Helpers for site URLs, as in Buildroot (the defconfigs use them). The test
+# tree points them at the never-resolving .invalid domain: nothing here may
+# fetch real sources (see README.md).
+github = https://sources.skiffbuild.invalid/github/$(1)/$(2)/archive/$(3)
+gitlab = https://sources.skiffbuild.invalid/gitlab/$(1)/$(2)/-/archive/$(3)
+
+# The .hash files of a package: for its own directory and for each
+# BR2_GLOBAL_PATCH_DIR entry, <dir>/<version>/<name>.hash when that exists,
+# else <dir>/<name>.hash (which may not exist).
+# $(call pkg-hash-dirs,PREFIX)
+pkg-hash-dirs = $($(1)_PKGDIR) \
+	$(addsuffix /$($(1)_RAWNAME),$(call qstrip,$(BR2_GLOBAL_PATCH_DIR)))
+pkg-hash-files = $(strip $(foreach d,$(call pkg-hash-dirs,$(1)),\
+	$(or $(if $($(1)_VERSION),$(wildcard $(d)/$($(1)_VERSION)/$($(1)_RAWNAME).hash)),\
+		$(d)/$($(1)_RAWNAME).hash)))
+
+# Patches applied to a package: *.patch of each of those directories (its
+# <version>/ subdirectory when there is one), then the _PATCH downloads.
+pkg-patch-dirs = $(foreach d,$(call pkg-hash-dirs,$(1)),\
+	$(wildcard $(or $(if $($(1)_VERSION),$(wildcard $(d)/$($(1)_VERSION))),$(d))))
+pkg-patch-urls = $(foreach p,$($(1)_PATCH),\
+	$(if $(findstring ://,$(p)),$(p),$($(1)_SITE_METHOD)+$($(1)_SITE)/$(p)))
+pkg-patches = $(foreach d,$(call pkg-patch-dirs,$(1)),$(sort $(wildcard $(d)/*.patch))) \
+	$(call pkg-patch-urls,$(1))
+
+################################################################################
+# inner-generic-package -- define one package
+#  $(1): package name (host-kmod)
+#  $(2): variable prefix (HOST_KMOD)
+#  $(3): prefix of the target package of the same .mk file (KMOD)
+#  $(4): target or host
+################################################################################
+
+define inner-generic-package
+
+ifneq ($(filter $(1),$(PACKAGES_ALL)),)
+$$(error Package '$(1)' defined a second time in '$(pkgdir)'; \
+	previous definition was in '$$($(2)_PKGDIR)')
+endif
 PACKAGES_ALL += $(1)
+
 $(2)_NAME := $(1)
 $(2)_RAWNAME := $(patsubst host-%,%,$(1))
 $(2)_TYPE := $(4)
-$(2)_KCONFIG_VAR := $(3)
-$(2)_PKGDIR := $(5)
-$(2)_VIRTUAL := $(6)
+$(2)_PKGDIR := $(pkgdir)
+
+# The download version keeps what the .mk file says; _VERSION is made safe
+# for file names.
+ifndef $(2)_VERSION
+ ifdef $(3)_DL_VERSION
+  $(2)_DL_VERSION := $$($(3)_DL_VERSION)
+ else ifdef $(3)_VERSION
+  $(2)_DL_VERSION := $$($(3)_VERSION)
+ endif
+else
+ $(2)_DL_VERSION := $$(strip $$($(2)_VERSION))
+endif
+$(2)_VERSION := $$(call pkg-safe-version,$$($(2)_DL_VERSION))
+
+$(2)_BASENAME := $$(if $$($(2)_VERSION),$(1)-$$($(2)_VERSION),$(1))
+$(2)_BASENAME_RAW := $$(if $$($(2)_VERSION),$$($(2)_RAWNAME)-$$($(2)_VERSION),$$($(2)_RAWNAME))
+$(2)_DIR = $$(BUILD_DIR)/$$($(2)_BASENAME)
+$(2)_SRCDIR = $$($(2)_DIR)/$$($(2)_SUBDIR)
+$(2)_BUILDDIR ?= $$($(2)_SRCDIR)
+
+# Variables a host package takes from the target package of its .mk file.
+$$(foreach v,SITE SITE_METHOD SOURCE DL_SUBDIR PATCH DL_OPTS DOWNLOAD_POST_PROCESS \
+		LICENSE LICENSE_FILES REDISTRIBUTE SUBDIR,\
+	$$(if $$(filter undefined,$$(origin $(2)_$$(v))),\
+		$$(if $$(filter-out undefined,$$(origin $(3)_$$(v))),\
+			$$(eval $(2)_$$(v) = $$$$($(3)_$$(v))))))
+
+$(2)_DL_SUBDIR ?= $$($(2)_RAWNAME)
+$(2)_DL_DIR = $$(DL_DIR)/$$($(2)_DL_SUBDIR)
+$(2)_SITE_METHOD ?= $$(call pkg-url-scheme,$$($(2)_SITE))
+# (A virtual package's empty _SOURCE counts as set.)
+ifeq ($$(origin $(2)_SOURCE),undefined)
+ ifneq ($$($(2)_VERSION),)
+  $(2)_SOURCE = $$(call pkg-default-source,$(2))
+ endif
+endif
+$(2)_LICENSE ?= unknown
+$(2)_REDISTRIBUTE ?= YES
+$(2)_HASH_FILES = $$(call pkg-hash-files,$(2))
+
+# Every file to download, as <method>+<site>/<file> (or a full URL for
+# _PATCH and _EXTRA_DOWNLOADS entries that are URLs).
+$(2)_MAIN_DOWNLOAD = $$(if $$($(2)_SOURCE),$$($(2)_SITE_METHOD)+$$($(2)_SITE)/$$($(2)_SOURCE))
+$(2)_ADDITIONAL_DOWNLOADS = $$(foreach p,$$($(2)_PATCH) $$($(2)_EXTRA_DOWNLOADS),\
+	$$(if $$(findstring ://,$$(p)),$$(p),$$($(2)_SITE_METHOD)+$$($(2)_SITE)/$$(p)))
+$(2)_ALL_DOWNLOADS = $$($(2)_MAIN_DOWNLOAD) $$($(2)_ADDITIONAL_DOWNLOADS)
+
+# As in Buildroot, archives made from bzr, cvs and hg checkouts are not
+# reproducible, so they are not hash-checked.
+ifneq ($$(filter bzr cvs hg,$$($(2)_SITE_METHOD)),)
+BR_NO_CHECK_HASH_FOR += $$($(2)_SOURCE)
+endif
+
+ifeq ($(4),target)
+$(2)_INSTALL_TARGET ?= YES
+$(2)_INSTALL_STAGING ?= NO
+$(2)_INSTALL_IMAGES ?= NO
+$(2)_ADD_SKELETON_DEPENDENCY ?= YES
+$(2)_ADD_TOOLCHAIN_DEPENDENCY ?= YES
+ifeq ($$($(2)_ADD_SKELETON_DEPENDENCY),YES)
+$(2)_DEPENDENCIES += skeleton
+endif
+ifeq ($$($(2)_ADD_TOOLCHAIN_DEPENDENCY),YES)
+$(2)_DEPENDENCIES += toolchain
+endif
+endif
+ifneq ($(1),host-skeleton)
+$(2)_DEPENDENCIES += host-skeleton
+endif
+ifeq ($$(BR2_REPRODUCIBLE),y)
+ifeq ($$(filter host-skeleton host-fakedate,$(1)),)
+$(2)_DEPENDENCIES += host-fakedate
+endif
+endif
+$(2)_FINAL_DEPENDENCIES = $$(sort $$($(2)_DEPENDENCIES))
+$(2)_FINAL_ALL_DEPENDENCIES = $$(sort $$($(2)_DEPENDENCIES) $$($(2)_DOWNLOAD_DEPENDENCIES))
+
+# Kconfig symbol that enables the package.
+ifeq ($(1),linux)
+$(2)_KCONFIG_VAR := BR2_LINUX_KERNEL
+else ifneq ($$(filter boot/% $$(addsuffix /boot/%,$$(BR2_EXTERNAL_DIRS)),$(pkgdir)),)
+$(2)_KCONFIG_VAR := BR2_TARGET_$(2)
+else ifneq ($$(filter toolchain/% $$(addsuffix /toolchain/%,$$(BR2_EXTERNAL_DIRS)),$(pkgdir)),)
+$(2)_KCONFIG_VAR := BR2_$(2)
+else ifeq ($$($(2)_IS_VIRTUAL),YES)
+$(2)_KCONFIG_VAR := BR2_PACKAGE_HAS_$(2)
+else
+$(2)_KCONFIG_VAR := BR2_PACKAGE_$(2)
+endif
+
 ifeq ($$($$($(2)_KCONFIG_VAR)),y)
+$(2)_ENABLED := y
 PACKAGES += $(1)
 endif
+
+# Steps. Only the download exists in this tree.
+$(2)_TARGET_SOURCE = $$($(2)_DIR)/.stamp_downloaded
+
+$$($(2)_TARGET_SOURCE): PKG = $(2)
+
+$(1)-source: $$($(2)_TARGET_SOURCE)
+$(1)-all-source: $(1)-source $$(patsubst %,%-all-source,$$($(2)_FINAL_ALL_DEPENDENCIES))
+$(1)-legal-source: $(1)-source
+
+$(1)-external-deps:
+	@$$(foreach f,$$($(2)_SOURCE) $$($(2)_PATCH) $$($(2)_EXTRA_DOWNLOADS),echo $$(notdir $$(f));)
+$(1)-all-external-deps: $(1)-external-deps \
+	$$(patsubst %,%-all-external-deps,$$($(2)_FINAL_ALL_DEPENDENCIES))
+
+$(1)-show-version:
+	@echo $$($(2)_VERSION)
+$(1)-show-depends:
+	@echo $$($(2)_FINAL_ALL_DEPENDENCIES)
+
+$(1)-dirclean:
+	rm -rf $$($(2)_DIR)
+
+.PHONY: $(1)-source $(1)-all-source $(1)-legal-source $(1)-external-deps \
+	$(1)-all-external-deps $(1)-show-version $(1)-show-depends $(1)-dirclean
+
+endef # inner-generic-package
+
+# inner-virtual-package: a package without sources whose dependency is the
+# provider chosen in Kconfig (BR2_PACKAGE_PROVIDES_<PKG>); a virtual host
+# package falls back to host-<provider of the target package>.
+define inner-virtual-package
+$(2)_VERSION :=
+$(2)_SOURCE :=
+$(2)_IS_VIRTUAL := YES
+ifeq ($(4),target)
+$(2)_DEPENDENCIES += $$(call qstrip,$$(BR2_PACKAGE_PROVIDES_$(2)))
+else ifneq ($$(call qstrip,$$(BR2_PACKAGE_PROVIDES_$(2))),)
+$(2)_DEPENDENCIES += $$(call qstrip,$$(BR2_PACKAGE_PROVIDES_$(2)))
+else
+$(2)_DEPENDENCIES += $$(addprefix host-,$$(call qstrip,$$(BR2_PACKAGE_PROVIDES_$(3))))
+endif
+$(call inner-generic-package,$(1),$(2),$(3),$(4))
 endef
 
-generic-package = $(call inner-package,$(pkgname),$(call UPPERCASE,$(pkgname)),\
-	BR2_PACKAGE_$(call UPPERCASE,$(pkgname)),target,$(pkgdir),NO)
-host-generic-package = $(call inner-package,host-$(pkgname),HOST_$(call UPPERCASE,$(pkgname)),\
-	BR2_PACKAGE_HOST_$(call UPPERCASE,$(pkgname)),host,$(pkgdir),NO)
-virtual-package = $(call inner-package,$(pkgname),$(call UPPERCASE,$(pkgname)),\
-	BR2_PACKAGE_HAS_$(call UPPERCASE,$(pkgname)),target,$(pkgdir),YES)
+# (Arguments of $(call) keep leading blanks: no line continuations here.)
+pkg-prefix = $(call UPPERCASE,$(pkgname))
+generic-package = $(call inner-generic-package,$(pkgname),$(pkg-prefix),$(pkg-prefix),target)
+host-generic-package = $(call inner-generic-package,host-$(pkgname),HOST_$(pkg-prefix),$(pkg-prefix),host)
+virtual-package = $(call inner-virtual-package,$(pkgname),$(pkg-prefix),$(pkg-prefix),target)
+host-virtual-package = $(call inner-virtual-package,host-$(pkgname),HOST_$(pkg-prefix),$(pkg-prefix),host)
+
+include package/pkg-download.mk

@@ -5,6 +5,10 @@
 ################################################################################
 
 ARGP_STANDALONE_VERSION = 1.4.1
-# Download, hash and build steps: filled in by later work.
+ARGP_STANDALONE_SITE = https://sources.skiffbuild.invalid/argp-standalone
+ARGP_STANDALONE_LICENSE = LGPL-2.1+
+ARGP_STANDALONE_LICENSE_FILES = LICENSE
+
+ARGP_STANDALONE_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

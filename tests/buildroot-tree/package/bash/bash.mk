@@ -5,6 +5,10 @@
 ################################################################################
 
 BASH_VERSION = 5.2.37
-# Download, hash and build steps: filled in by later work.
+BASH_SITE = https://sources.skiffbuild.invalid/bash
+BASH_LICENSE = GPL-3.0+
+BASH_LICENSE_FILES = LICENSE
+
+BASH_DEPENDENCIES = ncurses readline
 
 $(eval $(generic-package))

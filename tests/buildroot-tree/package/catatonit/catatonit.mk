@@ -5,6 +5,8 @@
 ################################################################################
 
 CATATONIT_VERSION = 0.2.1
-# Download, hash and build steps: filled in by later work.
+CATATONIT_SITE = https://sources.skiffbuild.invalid/catatonit
+CATATONIT_LICENSE = GPL-2.0+
+CATATONIT_LICENSE_FILES = LICENSE
 
 $(eval $(generic-package))

@@ -5,6 +5,8 @@
 ################################################################################
 
 CGROUPFS_MOUNT_VERSION = 1.4
-# Download, hash and build steps: filled in by later work.
+CGROUPFS_MOUNT_SITE = https://sources.skiffbuild.invalid/cgroupfs-mount
+CGROUPFS_MOUNT_LICENSE = GPL-3.0+
+CGROUPFS_MOUNT_LICENSE_FILES = LICENSE
 
 $(eval $(generic-package))

@@ -4,6 +4,8 @@
 #
 ################################################################################
 
-# Download, hash and build steps: filled in by later work.
+# No download: the script is in this directory.
+
+CGROUPFS_V2_MOUNT_LICENSE = MIT
 
 $(eval $(generic-package))

@@ -5,6 +5,11 @@
 ################################################################################
 
 CRUN_VERSION = 1.24
-# Download, hash and build steps: filled in by later work.
+CRUN_SITE = https://sources.skiffbuild.invalid/crun
+CRUN_LICENSE = GPL-2.0+
+CRUN_LICENSE_FILES = LICENSE
+
+CRUN_DEPENDENCIES = yajl $(if $(BR2_PACKAGE_LIBCAP),libcap) \
+	$(if $(BR2_PACKAGE_ARGP_STANDALONE),argp-standalone)
 
 $(eval $(generic-package))

@@ -5,6 +5,11 @@
 ################################################################################
 
 DBUS_VERSION = 1.14.10
-# Download, hash and build steps: filled in by later work.
+DBUS_SITE = https://sources.skiffbuild.invalid/dbus
+DBUS_LICENSE = AFL-2.1 or GPL-2.0+
+DBUS_LICENSE_FILES = LICENSE
+
+DBUS_DEPENDENCIES = expat
+DBUS_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

@@ -5,6 +5,12 @@
 ################################################################################
 
 DOCKER_CLI_VERSION = 28.3.3
-# Download, hash and build steps: filled in by later work.
+DOCKER_CLI_SITE = https://sources.skiffbuild.invalid/docker-cli
+DOCKER_CLI_LICENSE = Apache-2.0
+DOCKER_CLI_LICENSE_FILES = LICENSE
+
+# Go modules are vendored into the archive ("-go2" in its name).
+DOCKER_CLI_DOWNLOAD_POST_PROCESS = go
+DOCKER_CLI_DEPENDENCIES = host-go
 
 $(eval $(generic-package))

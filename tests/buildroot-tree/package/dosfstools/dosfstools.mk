@@ -5,6 +5,8 @@
 ################################################################################
 
 DOSFSTOOLS_VERSION = 4.2
-# Download, hash and build steps: filled in by later work.
+DOSFSTOOLS_SITE = https://sources.skiffbuild.invalid/dosfstools
+DOSFSTOOLS_LICENSE = GPL-3.0+
+DOSFSTOOLS_LICENSE_FILES = LICENSE
 
 $(eval $(host-generic-package))

@@ -5,6 +5,10 @@
 ################################################################################
 
 DRACUT_VERSION = 059
-# Download, hash and build steps: filled in by later work.
+DRACUT_SITE = https://sources.skiffbuild.invalid/dracut
+DRACUT_LICENSE = GPL-2.0+
+DRACUT_LICENSE_FILES = LICENSE
+
+HOST_DRACUT_DEPENDENCIES = host-kmod
 
 $(eval $(host-generic-package))

@@ -5,6 +5,12 @@
 ################################################################################
 
 DROPBEAR_VERSION = 2026.91
-# Download, hash and build steps: filled in by later work.
+DROPBEAR_SITE = https://sources.skiffbuild.invalid/dropbear
+DROPBEAR_LICENSE = MIT, BSD-2-Clause, Public domain
+DROPBEAR_LICENSE_FILES = LICENSE
+
+DROPBEAR_DEPENDENCIES = \
+	$(if $(BR2_PACKAGE_ZLIB),zlib) \
+	$(if $(BR2_PACKAGE_LIBXCRYPT),libxcrypt)
 
 $(eval $(generic-package))

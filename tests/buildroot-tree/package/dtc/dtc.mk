@@ -5,6 +5,8 @@
 ################################################################################
 
 DTC_VERSION = 1.7.2
-# Download, hash and build steps: filled in by later work.
+DTC_SITE = https://sources.skiffbuild.invalid/dtc
+DTC_LICENSE = GPL-2.0+ or BSD-2-Clause
+DTC_LICENSE_FILES = LICENSE
 
 $(eval $(host-generic-package))

@@ -5,6 +5,10 @@
 ################################################################################
 
 EXPAT_VERSION = 2.8.1
-# Download, hash and build steps: filled in by later work.
+EXPAT_SITE = https://sources.skiffbuild.invalid/expat
+EXPAT_LICENSE = MIT
+EXPAT_LICENSE_FILES = LICENSE
+
+EXPAT_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

@@ -5,6 +5,8 @@
 ################################################################################
 
 GENIMAGE_VERSION = 19
-# Download, hash and build steps: filled in by later work.
+GENIMAGE_SITE = https://sources.skiffbuild.invalid/genimage
+GENIMAGE_LICENSE = GPL-2.0
+GENIMAGE_LICENSE_FILES = LICENSE
 
 $(eval $(host-generic-package))

@@ -4,7 +4,12 @@
 #
 ################################################################################
 
+# host-go is virtual: host-go-src (package/go/go-src) or host-go-bin
+# (package/go/go-bin), as chosen by BR2_PACKAGE_PROVIDES_HOST_GO. Both
+# download into $(DL_DIR)/go. The bootstrap compilers Buildroot builds go-src
+# with are not modelled.
 GO_VERSION = 1.26.3
-# Download, hash and build steps: filled in by later work.
 
-$(eval $(host-generic-package))
+$(eval $(host-virtual-package))
+
+include $(sort $(wildcard package/go/*/*.mk))

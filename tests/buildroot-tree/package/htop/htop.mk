@@ -5,6 +5,10 @@
 ################################################################################
 
 HTOP_VERSION = 3.4.1
-# Download, hash and build steps: filled in by later work.
+HTOP_SITE = https://sources.skiffbuild.invalid/htop
+HTOP_LICENSE = GPL-2.0+
+HTOP_LICENSE_FILES = LICENSE
+
+HTOP_DEPENDENCIES = ncurses
 
 $(eval $(generic-package))

@@ -4,6 +4,6 @@
 #
 ################################################################################
 
-# Download, hash and build steps: filled in by later work.
+# No download: the scripts are in this directory.
 
 $(eval $(generic-package))

@@ -5,6 +5,10 @@
 ################################################################################
 
 IPTABLES_VERSION = 1.8.11
-# Download, hash and build steps: filled in by later work.
+IPTABLES_SITE = https://sources.skiffbuild.invalid/iptables
+IPTABLES_LICENSE = GPL-2.0+
+IPTABLES_LICENSE_FILES = LICENSE
+
+IPTABLES_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

@@ -5,7 +5,14 @@
 ################################################################################
 
 KMOD_VERSION = 33
-# Download, hash and build steps: filled in by later work.
+KMOD_SITE = https://sources.skiffbuild.invalid/kmod
+KMOD_LICENSE = LGPL-2.1+ (library), GPL-2.0+ (tools)
+KMOD_LICENSE_FILES = LICENSE
+
+KMOD_INSTALL_STAGING = YES
+KMOD_DEPENDENCIES = \
+	$(if $(BR2_PACKAGE_XZ),xz) \
+	$(if $(BR2_PACKAGE_ZLIB),zlib)
 
 $(eval $(generic-package))
 $(eval $(host-generic-package))

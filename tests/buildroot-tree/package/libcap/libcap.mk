@@ -5,6 +5,10 @@
 ################################################################################
 
 LIBCAP_VERSION = 2.78
-# Download, hash and build steps: filled in by later work.
+LIBCAP_SITE = https://sources.skiffbuild.invalid/libcap
+LIBCAP_LICENSE = GPL-2.0 or BSD-3-Clause
+LIBCAP_LICENSE_FILES = LICENSE
+
+LIBCAP_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

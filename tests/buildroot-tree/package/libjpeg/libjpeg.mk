@@ -5,6 +5,11 @@
 ################################################################################
 
 LIBJPEG_VERSION = 9f
-# Download, hash and build steps: filled in by later work.
+LIBJPEG_SITE = https://sources.skiffbuild.invalid/libjpeg
+LIBJPEG_LICENSE = IJG
+LIBJPEG_LICENSE_FILES = LICENSE
+
+LIBJPEG_PROVIDES = jpeg
+LIBJPEG_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

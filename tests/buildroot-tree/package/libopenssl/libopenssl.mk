@@ -5,6 +5,15 @@
 ################################################################################
 
 LIBOPENSSL_VERSION = 3.6.2
-# Download, hash and build steps: filled in by later work.
+LIBOPENSSL_SOURCE = openssl-$(LIBOPENSSL_VERSION).tar.gz
+LIBOPENSSL_SITE = https://sources.skiffbuild.invalid/libopenssl
+LIBOPENSSL_LICENSE = Apache-2.0
+LIBOPENSSL_LICENSE_FILES = LICENSE
+
+LIBOPENSSL_PROVIDES = openssl
+LIBOPENSSL_INSTALL_STAGING = YES
+LIBOPENSSL_DEPENDENCIES = zlib
+HOST_LIBOPENSSL_DEPENDENCIES = host-zlib
 
 $(eval $(generic-package))
+$(eval $(host-generic-package))

@@ -5,6 +5,11 @@
 ################################################################################
 
 LIBRESSL_VERSION = 3.9.2
-# Download, hash and build steps: filled in by later work.
+LIBRESSL_SITE = https://sources.skiffbuild.invalid/libressl
+LIBRESSL_LICENSE = ISC (new additions), OpenSSL or SSLeay (original OpenSSL code)
+LIBRESSL_LICENSE_FILES = LICENSE
+
+LIBRESSL_PROVIDES = openssl
+LIBRESSL_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

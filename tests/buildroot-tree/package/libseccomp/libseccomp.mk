@@ -5,6 +5,10 @@
 ################################################################################
 
 LIBSECCOMP_VERSION = 2.6.0
-# Download, hash and build steps: filled in by later work.
+LIBSECCOMP_SITE = https://sources.skiffbuild.invalid/libseccomp
+LIBSECCOMP_LICENSE = LGPL-2.1
+LIBSECCOMP_LICENSE_FILES = LICENSE
+
+LIBSECCOMP_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

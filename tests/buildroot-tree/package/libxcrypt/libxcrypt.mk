@@ -5,6 +5,10 @@
 ################################################################################
 
 LIBXCRYPT_VERSION = 4.5.2
-# Download, hash and build steps: filled in by later work.
+LIBXCRYPT_SITE = https://sources.skiffbuild.invalid/libxcrypt
+LIBXCRYPT_LICENSE = LGPL-2.1+
+LIBXCRYPT_LICENSE_FILES = LICENSE
+
+LIBXCRYPT_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

@@ -5,6 +5,13 @@
 ################################################################################
 
 LIBZLIB_VERSION = 1.3.2
-# Download, hash and build steps: filled in by later work.
+LIBZLIB_SOURCE = zlib-$(LIBZLIB_VERSION).tar.gz
+LIBZLIB_SITE = https://sources.skiffbuild.invalid/libzlib
+LIBZLIB_LICENSE = Zlib
+LIBZLIB_LICENSE_FILES = LICENSE
+
+LIBZLIB_PROVIDES = zlib
+LIBZLIB_INSTALL_STAGING = YES
 
 $(eval $(generic-package))
+$(eval $(host-generic-package))

@@ -4,6 +4,8 @@
 #
 ################################################################################
 
-# Download, hash and build steps: filled in by later work.
+# No download: the sources are in this directory.
+
+MKPASSWD_LICENSE = GPL-2.0+
 
 $(eval $(host-generic-package))

@@ -5,6 +5,8 @@
 ################################################################################
 
 MTOOLS_VERSION = 4.0.48
-# Download, hash and build steps: filled in by later work.
+MTOOLS_SITE = https://sources.skiffbuild.invalid/mtools
+MTOOLS_LICENSE = GPL-3.0+
+MTOOLS_LICENSE_FILES = LICENSE
 
 $(eval $(host-generic-package))

@@ -5,6 +5,12 @@
 ################################################################################
 
 MUSL_VERSION = 1.2.6
-# Download, hash and build steps: filled in by later work.
+MUSL_SITE = https://sources.skiffbuild.invalid/musl
+MUSL_LICENSE = MIT
+MUSL_LICENSE_FILES = LICENSE
+
+MUSL_DEPENDENCIES = linux-headers host-gcc-initial
+MUSL_ADD_TOOLCHAIN_DEPENDENCY = NO
+MUSL_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

@@ -5,6 +5,10 @@
 ################################################################################
 
 NCURSES_VERSION = 6.5
-# Download, hash and build steps: filled in by later work.
+NCURSES_SITE = https://sources.skiffbuild.invalid/ncurses
+NCURSES_LICENSE = MIT with advertising clause
+NCURSES_LICENSE_FILES = LICENSE
+
+NCURSES_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

@@ -5,6 +5,11 @@
 ################################################################################
 
 READLINE_VERSION = 8.3
-# Download, hash and build steps: filled in by later work.
+READLINE_SITE = https://sources.skiffbuild.invalid/readline
+READLINE_LICENSE = GPL-3.0+
+READLINE_LICENSE_FILES = LICENSE
+
+READLINE_DEPENDENCIES = ncurses
+READLINE_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

@@ -5,6 +5,12 @@
 ################################################################################
 
 RUNC_VERSION = 1.3.5
-# Download, hash and build steps: filled in by later work.
+RUNC_SITE = https://sources.skiffbuild.invalid/runc
+RUNC_LICENSE = Apache-2.0
+RUNC_LICENSE_FILES = LICENSE
+
+# Go modules are vendored into the archive ("-go2" in its name).
+RUNC_DOWNLOAD_POST_PROCESS = go
+RUNC_DEPENDENCIES = host-go $(if $(BR2_PACKAGE_LIBSECCOMP),libseccomp)
 
 $(eval $(generic-package))

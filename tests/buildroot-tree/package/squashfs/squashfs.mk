@@ -5,6 +5,10 @@
 ################################################################################
 
 SQUASHFS_VERSION = 4.6.1
-# Download, hash and build steps: filled in by later work.
+SQUASHFS_SITE = https://sources.skiffbuild.invalid/squashfs
+SQUASHFS_LICENSE = GPL-2.0+
+SQUASHFS_LICENSE_FILES = LICENSE
+
+HOST_SQUASHFS_DEPENDENCIES = host-xz
 
 $(eval $(host-generic-package))

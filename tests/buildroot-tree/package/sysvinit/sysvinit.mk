@@ -5,6 +5,10 @@
 ################################################################################
 
 SYSVINIT_VERSION = 3.14
-# Download, hash and build steps: filled in by later work.
+SYSVINIT_SITE = https://sources.skiffbuild.invalid/sysvinit
+SYSVINIT_LICENSE = GPL-2.0+
+SYSVINIT_LICENSE_FILES = LICENSE
+
+SYSVINIT_DEPENDENCIES = $(if $(BR2_PACKAGE_LIBXCRYPT),libxcrypt)
 
 $(eval $(generic-package))

@@ -5,6 +5,8 @@
 ################################################################################
 
 TINI_VERSION = 0.19.0
-# Download, hash and build steps: filled in by later work.
+TINI_SITE = https://sources.skiffbuild.invalid/tini
+TINI_LICENSE = MIT
+TINI_LICENSE_FILES = LICENSE
 
 $(eval $(generic-package))

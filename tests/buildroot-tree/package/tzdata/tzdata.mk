@@ -5,6 +5,10 @@
 ################################################################################
 
 TZDATA_VERSION = 2026b
-# Download, hash and build steps: filled in by later work.
+TZDATA_SITE = https://sources.skiffbuild.invalid/tzdata
+TZDATA_LICENSE = Public domain
+TZDATA_LICENSE_FILES = LICENSE
+
+TZDATA_SOURCE = tzdata$(TZDATA_VERSION).tar.gz
 
 $(eval $(generic-package))

@@ -5,6 +5,11 @@
 ################################################################################
 
 UBOOT_TOOLS_VERSION = 2025.10
-# Download, hash and build steps: filled in by later work.
+UBOOT_TOOLS_SITE = https://sources.skiffbuild.invalid/uboot-tools
+UBOOT_TOOLS_LICENSE = GPL-2.0+
+UBOOT_TOOLS_LICENSE_FILES = LICENSE
+
+UBOOT_TOOLS_SOURCE = u-boot-$(UBOOT_TOOLS_VERSION).tar.gz
+HOST_UBOOT_TOOLS_DEPENDENCIES = host-dtc
 
 $(eval $(host-generic-package))

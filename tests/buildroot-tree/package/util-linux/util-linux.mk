@@ -5,7 +5,15 @@
 ################################################################################
 
 UTIL_LINUX_VERSION = 2.41.4
-# Download, hash and build steps: filled in by later work.
+UTIL_LINUX_SITE = https://sources.skiffbuild.invalid/util-linux
+UTIL_LINUX_LICENSE = GPL-2.0+, BSD-4-Clause, LGPL-2.1+ (libblkid, libfdisk, libmount), BSD-3-Clause (libuuid)
+UTIL_LINUX_LICENSE_FILES = LICENSE
+
+# A fix fetched from the package's site and applied after extraction
+# (host-util-linux takes it too).
+UTIL_LINUX_PATCH = util-linux-$(UTIL_LINUX_VERSION)-skiffbuild.patch
+UTIL_LINUX_INSTALL_STAGING = YES
+UTIL_LINUX_DEPENDENCIES = $(if $(BR2_PACKAGE_LIBXCRYPT),libxcrypt)
 
 $(eval $(generic-package))
 $(eval $(host-generic-package))

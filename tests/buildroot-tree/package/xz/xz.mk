@@ -5,6 +5,11 @@
 ################################################################################
 
 XZ_VERSION = 5.8.3
-# Download, hash and build steps: filled in by later work.
+XZ_SITE = https://sources.skiffbuild.invalid/xz
+XZ_LICENSE = Public Domain, BSD-0-Clause, GPL-2.0+, GPL-3.0+, LGPL-2.1+
+XZ_LICENSE_FILES = LICENSE
+
+XZ_INSTALL_STAGING = YES
 
 $(eval $(generic-package))
+$(eval $(host-generic-package))

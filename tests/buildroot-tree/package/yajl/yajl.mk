@@ -5,6 +5,10 @@
 ################################################################################
 
 YAJL_VERSION = 2.1.0
-# Download, hash and build steps: filled in by later work.
+YAJL_SITE = https://sources.skiffbuild.invalid/yajl
+YAJL_LICENSE = ISC
+YAJL_LICENSE_FILES = LICENSE
+
+YAJL_INSTALL_STAGING = YES
 
 $(eval $(generic-package))

@@ -1,4 +1,4 @@
-# Small make helpers (the subset of Buildroot's utils.mk this tree uses).
+# Small make helpers used by the Makefile and the package infrastructure.
 
 # Remove the double quotes kconfig puts around string values.
 qstrip = $(strip $(subst ",,$(1)))
@@ -7,16 +7,19 @@ qstrip = $(strip $(subst ",,$(1)))
 comma := ,
 empty :=
 space := $(empty) $(empty)
+tab := $(empty)	$(empty)
 
 # $(call reverse,a b c) -> c b a
 reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 
-# $(call UPPERCASE,foo-bar) -> FOO_BAR (package name to variable prefix)
-UPPERCASE_PAIRS := a:A b:B c:C d:D e:E f:F g:G h:H i:I j:J k:K l:L m:M n:N o:O p:P \
-	q:Q r:R s:S t:T u:U v:V w:W x:X y:Y z:Z -:_
-UPPERCASE = $(strip $(eval __uc := $(1))$(foreach p,$(UPPERCASE_PAIRS),\
-	$(eval __uc := $(subst $(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p))),$(__uc))))\
-	$(__uc))
+# $(call UPPERCASE,foo-bar) -> FOO_BAR (package name to variable prefix).
+# One substitution per letter: no $(eval), so it is cheap enough to call
+# for every package on every make run.
+UPPERCASE = $(strip $(subst a,A,$(subst b,B,$(subst c,C,$(subst d,D,$(subst e,E,$(subst f,F,\
+	$(subst g,G,$(subst h,H,$(subst i,I,$(subst j,J,$(subst k,K,$(subst l,L,\
+	$(subst m,M,$(subst n,N,$(subst o,O,$(subst p,P,$(subst q,Q,$(subst r,R,\
+	$(subst s,S,$(subst t,T,$(subst u,U,$(subst v,V,$(subst w,W,$(subst x,X,\
+	$(subst y,Y,$(subst z,Z,$(subst -,_,$(subst .,_,$(1))))))))))))))))))))))))))))))
 
 # A newline, to separate the expansions of a $(foreach ...) of $(eval)s.
 define sep

@@ -1,0 +1,9 @@
+################################################################################
+#
+# initramfs: the cpio archive built into the kernel
+#
+################################################################################
+
+ROOTFS_INITRAMFS_DEPENDENCIES = rootfs-cpio linux
+
+$(eval $(rootfs))

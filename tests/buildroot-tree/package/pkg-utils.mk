@@ -1,0 +1,60 @@
+################################################################################
+#
+# What make knows about each package and filesystem, for show-info,
+# show-info-all, <pkg>-show-info and external-deps.
+#
+# $(pkg-info-records) is a line-oriented text, one "<field><TAB><value>"
+# per line (leading blanks to be ignored), that support/scripts/show-info
+# turns into Buildroot's JSON:
+#
+#   packages <TAB> PACKAGES           rootfs_targets <TAB> TARGETS_ROOTFS
+#   package <TAB> <name>  ... fields ...  end
+#   rootfs <TAB> <name>   ... fields ...  end
+#
+# Paths are shown as Buildroot does: package directories and hash files
+# relative to the top of the tree when inside it, build directories relative
+# to the output directory.
+#
+################################################################################
+
+# $(call pkg-info-package,PREFIX)
+define pkg-info-package
+package$(tab)$($(1)_NAME)
+type$(tab)$($(1)_TYPE)
+rawname$(tab)$($(1)_RAWNAME)
+virtual$(tab)$(if $(filter YES,$($(1)_IS_VIRTUAL)),YES,NO)
+enabled$(tab)$($(1)_ENABLED)
+version$(tab)$($(1)_DL_VERSION)
+license$(tab)$($(1)_LICENSE)
+license_files$(tab)$(strip $($(1)_LICENSE_FILES))
+redistribute$(tab)$(strip $($(1)_REDISTRIBUTE))
+dl_dir$(tab)$(strip $($(1)_DL_SUBDIR))
+$(foreach d,$(sort $($(1)_ALL_DOWNLOADS)),download$(tab)$(notdir $(d))$(tab)$(call pkg-download-uris,$(d),$(1))$(sep))
+hashes$(tab)$(wildcard $($(1)_HASH_FILES))
+patches$(tab)$(strip $(patsubst $(CONFIG_DIR)/%,%,$(call pkg-patches,$(1))))
+provides$(tab)$(strip $($(1)_PROVIDES))
+package_dir$(tab)$(patsubst $(CURDIR)/%,%,$($(1)_PKGDIR))
+stamp_dir$(tab)$(patsubst $(CONFIG_DIR)/%,%,$($(1)_DIR))
+build_dir$(tab)$(patsubst $(CONFIG_DIR)/%,%,$($(1)_BUILDDIR))
+install$(tab)$(strip $($(1)_INSTALL_TARGET) $($(1)_INSTALL_STAGING) $($(1)_INSTALL_IMAGES))
+dependencies$(tab)$($(1)_FINAL_ALL_DEPENDENCIES)
+end
+
+endef
+
+# $(call pkg-info-rootfs,PREFIX)
+define pkg-info-rootfs
+rootfs$(tab)$($(1)_NAME)
+image_name$(tab)$(strip $($(1)_IMAGE_NAME))
+enabled$(tab)$($(1)_ENABLED)
+dependencies$(tab)$(sort $($(1)_DEPENDENCIES))
+end
+
+endef
+
+define pkg-info-records
+packages$(tab)$(sort $(PACKAGES))
+rootfs_targets$(tab)$(sort $(TARGETS_ROOTFS))
+$(foreach p,$(PACKAGES_ALL),$(call pkg-info-package,$(call UPPERCASE,$(p))))
+$(foreach r,ROOTFS_COMMON $(ROOTFS_ALL),$(call pkg-info-rootfs,$(r)))
+endef

@@ -1,0 +1,36 @@
+################################################################################
+#
+# toolchain-external-bootlin
+#
+################################################################################
+
+# Pre-built toolchains from toolchains.bootlin.com: one archive per
+# architecture, C library and variant.
+TOOLCHAIN_EXTERNAL_BOOTLIN_VERSION = 2025.08-1
+TOOLCHAIN_EXTERNAL_BOOTLIN_SITE = https://sources.skiffbuild.invalid/toolchain-external-bootlin/$(TOOLCHAIN_EXTERNAL_BOOTLIN_ARCH)
+
+ifeq ($(BR2_TOOLCHAIN_EXTERNAL_BOOTLIN_AARCH64_GLIBC_BLEEDING_EDGE),y)
+TOOLCHAIN_EXTERNAL_BOOTLIN_ARCH = aarch64
+TOOLCHAIN_EXTERNAL_BOOTLIN_FLAVOUR = glibc--bleeding-edge
+else ifeq ($(BR2_TOOLCHAIN_EXTERNAL_BOOTLIN_AARCH64_GLIBC_STABLE),y)
+TOOLCHAIN_EXTERNAL_BOOTLIN_ARCH = aarch64
+TOOLCHAIN_EXTERNAL_BOOTLIN_FLAVOUR = glibc--stable
+else ifeq ($(BR2_TOOLCHAIN_EXTERNAL_BOOTLIN_X86_64_GLIBC_BLEEDING_EDGE),y)
+TOOLCHAIN_EXTERNAL_BOOTLIN_ARCH = x86-64
+TOOLCHAIN_EXTERNAL_BOOTLIN_FLAVOUR = glibc--bleeding-edge
+else ifeq ($(BR2_TOOLCHAIN_EXTERNAL_BOOTLIN_X86_64_GLIBC_STABLE),y)
+TOOLCHAIN_EXTERNAL_BOOTLIN_ARCH = x86-64
+TOOLCHAIN_EXTERNAL_BOOTLIN_FLAVOUR = glibc--stable
+endif
+
+ifneq ($(TOOLCHAIN_EXTERNAL_BOOTLIN_ARCH),)
+TOOLCHAIN_EXTERNAL_BOOTLIN_SOURCE = $(TOOLCHAIN_EXTERNAL_BOOTLIN_ARCH)--$(TOOLCHAIN_EXTERNAL_BOOTLIN_FLAVOUR)-$(TOOLCHAIN_EXTERNAL_BOOTLIN_VERSION).tar.gz
+else
+# No variant chosen: nothing to download (show-info-all).
+TOOLCHAIN_EXTERNAL_BOOTLIN_SOURCE =
+endif
+
+TOOLCHAIN_EXTERNAL_BOOTLIN_ADD_TOOLCHAIN_DEPENDENCY = NO
+TOOLCHAIN_EXTERNAL_BOOTLIN_INSTALL_STAGING = YES
+
+$(eval $(generic-package))

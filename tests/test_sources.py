@@ -1,0 +1,174 @@
+"""Source lists from show-info, and the sources:<ws> task against the test tree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, DoitProject, PinnedTree, make_doit_project, ran
+from httpserver import FaultyServer
+
+from skiffbuild.project import Project
+from skiffbuild.sources import Uri, parse_show_info
+
+MAKE_SOURCES = ROOT / "tests" / "buildroot-tree" / "support" / "testing" / "make-sources"
+
+
+@pytest.mark.parametrize(("text", "url", "back"), [
+    ("https+https://www.busybox.net/downloads", "https://www.busybox.net/downloads/a b.tgz",
+     "https+https://www.busybox.net/downloads"),
+    ("https|urlencode+https://sources.buildroot.net/busybox",
+     "https://sources.buildroot.net/busybox/a%20b.tgz",
+     "https|urlencode+https://sources.buildroot.net/busybox"),
+    ("https://ftpmirror.gnu.org/gettext", "https://ftpmirror.gnu.org/gettext/a b.tgz",
+     "https://ftpmirror.gnu.org/gettext"),
+    ("file|urlencode+file:///srv/dl/", "file:///srv/dl/a%20b.tgz",
+     "file|urlencode+file:///srv/dl/"),
+])
+def test_uri_forms(text: str, url: str, back: str) -> None:
+    uri = Uri.parse(text)
+    assert uri.url_for("a b.tgz") == url
+    assert str(uri) == back
+
+
+def test_reference_show_info_parses(tmp_path: Path) -> None:
+    """Real Buildroot 2026.02.3 output (reference/data), with stand-in hash files."""
+    data = ROOT.parent / "shared" / "reference" / "data" / "show-info-qemu_x86_64.json"
+    if not data.is_file():
+        pytest.skip("shared/reference is not beside this checkout")
+    info = json.loads(data.read_text())
+    for entry in info.values():
+        for name in entry.get("hashes", ()):
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lines = [f"sha256  {'0' * 64}  {d['source']}" for d in entry["downloads"]]
+            path.write_text("\n".join(lines) + "\n")
+    sources = parse_show_info(info, tmp_path, Project(tmp_path))
+    assert len(sources) == 51  # = `make external-deps` for qemu_x86_64 (reference §3.1)
+    glibc = next(s for s in sources if s.file.startswith("glibc-2.42"))
+    assert glibc.uris[0].backend == "git"
+    headers = [s for s in sources if s.dl_dir == "linux"]
+    assert [s.packages for s in headers] == [("linux", "linux-headers")]
+
+
+@pytest.fixture
+def upstream(tmp_path: Path) -> Iterator[FaultyServer]:
+    """The test tree's stand-in upstream files, served in dl/<dl_dir>/<file> layout."""
+    site = tmp_path / "site"
+    subprocess.run([str(MAKE_SOURCES), str(site)], check=True, capture_output=True)
+    server = FaultyServer()
+    for path in site.rglob("*"):
+        if path.is_file():
+            server.files["/" + str(path.relative_to(site))] = path.read_bytes()
+    yield server
+    server.stop()
+
+
+def sources_project(dest: Path, tree: PinnedTree, server: FaultyServer) -> DoitProject:
+    project = make_doit_project(dest, tree)
+    project.env["SKIFFBUILD_PRIMARY_SITE"] = server.url
+    return project
+
+
+def test_sources_fetch_verify_offline_and_export(tmp_path: Path, testtree: PinnedTree,
+                                                upstream: FaultyServer) -> None:
+    project = sources_project(tmp_path / "p", testtree, upstream)
+    first = project.doit("sources:qemu-x86_64")
+    assert ran(first.stdout)["sources:qemu-x86_64"] is True
+    listing = json.loads(project.skiffbuild("sources", "qemu-x86_64", "--json").stdout)
+    assert len(listing) == 22
+    assert all(row["verified"] for row in listing)
+    busybox = next(row for row in listing if row["package"] == "busybox")
+    assert busybox["dl_dir"] == "busybox"
+    assert busybox["path"] == str(project.root / "cache/dl/busybox" / busybox["file"])
+    assert busybox["hashes"][0]["from"] == "package/busybox/busybox.hash:2"
+    requests = sum(upstream.requests.values())
+    assert requests == 22
+
+    # Nothing changed: up to date, no request.
+    assert ran(project.doit("sources:qemu-x86_64").stdout)["sources:qemu-x86_64"] is False
+    assert sum(upstream.requests.values()) == requests
+
+    # A damaged cache file is caught and fetched again.
+    damaged = Path(busybox["path"])
+    damaged.write_bytes(b"garbage")
+    again = project.doit("sources:qemu-x86_64")
+    assert ran(again.stdout)["sources:qemu-x86_64"] is True
+    assert "cached copy failed verification" in again.stderr
+    assert json.loads(project.skiffbuild("sources", "qemu-x86_64", "--json").stdout)[0][
+        "verified"]
+
+    # Export while everything is there, then go offline.
+    archive = tmp_path / "qemu.tar"
+    assert project.skiffbuild("export", "qemu-x86_64", str(archive)).returncode == 0
+    upstream.stop()
+    assert project.doit("sources:qemu-x86_64", "--offline").returncode == 0
+    damaged.unlink()
+    offline = project.doit("sources:qemu-x86_64", "--offline", check=False)
+    assert offline.returncode == 1
+    assert "1 source file(s) missing (offline mode):" in offline.stderr
+    assert f"  busybox/{damaged.name} (busybox): not in the cache" in offline.stderr
+
+    # An air-gapped machine: a fresh project with no mirror map and no network.
+    fresh = make_doit_project(tmp_path / "airgap", testtree)
+    del fresh.env["SKIFFBUILD_MIRRORS"]
+    imported = fresh.skiffbuild("import", str(archive))
+    assert imported.returncode == 0, imported.stderr
+    run = fresh.doit("sources:qemu-x86_64", "--offline")
+    assert ran(run.stdout) == {"fetch:buildroot": True, "config:qemu-x86_64": True,
+                               "sources:qemu-x86_64": True}
+
+
+def test_unhashed_source_is_refused_unless_the_board_allows_it(
+        tmp_path: Path, testtree: PinnedTree, upstream: FaultyServer) -> None:
+    project = sources_project(tmp_path / "p", testtree, upstream)
+    extra = project.root / "overrides" / "workspaces" / "qemu-x86_64" / "buildroot"
+    extra.mkdir(parents=True)
+    (extra / "bootchart").write_text("BR2_PACKAGE_SYSTEMD_BOOTCHART=y\n")
+    refused = project.doit("sources:qemu-x86_64", check=False)
+    assert refused.returncode == 1
+    assert "no hash for systemd-bootchart-" in refused.stderr
+    board = project.root / "manifests" / "boards" / "qemu-x86_64.yaml"
+    info = json.loads((project.root / "workspaces/qemu-x86_64/config/show-info.json").read_text())
+    name = info["info"]["systemd-bootchart"]["downloads"][0]["source"]
+    board.write_text(board.read_text() + f"sources:\n  allow_unhashed: [{name}]\n")
+    assert project.doit("sources:qemu-x86_64").returncode == 0
+    assert (project.root / "cache/dl/systemd-bootchart" / name).is_file()
+
+
+def test_external_tree_packages_are_listed(tmp_path: Path, testtree: PinnedTree,
+                                           upstream: FaultyServer) -> None:
+    project = sources_project(tmp_path / "p", testtree, upstream)
+    ext = project.root / "layers" / "skiff" / "core" / "buildroot_ext"
+    pkg = ext / "package" / "hello"
+    pkg.mkdir(parents=True)
+    data = b"hello source\n"
+    upstream.files["/hello/hello-1.0.tar.gz"] = data
+    (pkg / "hello.hash").write_text(f"sha256  {hashlib.sha256(data).hexdigest()}  "
+                                    "hello-1.0.tar.gz\n")
+    (pkg / "Config.in").write_text('config BR2_PACKAGE_HELLO\n\tbool "hello"\n')
+    (pkg / "hello.mk").write_text("HELLO_VERSION = 1.0\nHELLO_SITE = "
+                                  "https://sources.skiffbuild.invalid/hello\n"
+                                  "$(eval $(generic-package))\n")
+    config_in = ext / "Config.in"
+    config_in.write_text(config_in.read_text() +
+                         '\nsource "$BR2_EXTERNAL_SKIFF_CORE_PATH/package/hello/Config.in"\n')
+    mk = ext / "external.mk"
+    mk.write_text(mk.read_text() + "\ninclude $(sort $(wildcard "
+                  "$(BR2_EXTERNAL_SKIFF_CORE_PATH)/package/*/*.mk))\n")
+    board = project.root / "manifests" / "boards" / "qemu-x86_64.yaml"
+    board.write_text(board.read_text().replace("layers: [", "layers: [skiff/core, "))
+    frag = project.root / "overrides" / "buildroot"
+    frag.mkdir(parents=True)
+    (frag / "hello").write_text("BR2_PACKAGE_HELLO=y\n")
+    project.doit("sources:qemu-x86_64")
+    listing = json.loads(project.skiffbuild("sources", "qemu-x86_64", "--json").stdout)
+    hello = next(row for row in listing if row["package"] == "hello")
+    assert hello["hashes"][0]["from"] == \
+        "layers/skiff/core/buildroot_ext/package/hello/hello.hash:1"
+    assert hello["verified"]
+    assert (project.root / "cache/dl/hello/hello-1.0.tar.gz").read_bytes() == data
