@@ -4,6 +4,7 @@
 ``skiffbuild check [--strict] [WS...]``  configure and validate without building
 ``skiffbuild sources WS [--json]`` a workspace's downloads and their cache state
 ``skiffbuild export WS FILE`` / ``import FILE``  offline bundles for air-gapped machines
+``skiffbuild run WS LAYER/CMD [ARGS]`` a layer command (boot in qemu, install to a card)
 ``skiffbuild tryout [WS...]`` the pipeline against the local Buildroot test tree
 ``skiffbuild testtree PATH`` create the Buildroot-compatible test repository
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import traceback
 from collections.abc import Sequence
@@ -172,6 +174,31 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """A layer command (SkiffOS's cmd/<layer>/<command>) with the workspace's context."""
+    plan = load_plan(Project.discover(), [args.workspace])
+    ws = plan.workspaces[args.workspace]
+    layer_name, _, command_name = args.command_name.rpartition("/")
+    commands = {(la.name, c.name): (la, c) for la in ws.chain for c in la.commands}
+    if (layer_name, command_name) not in commands:
+        known = ", ".join(f"{la}/{c}" for la, c in commands) or "none"
+        raise SkiffError(f"workspace '{ws.name}' has no command '{args.command_name}'",
+                         hint=f"its layers provide: {known}")
+    layer, command = commands[(layer_name, command_name)]
+    argv = list(command.run)
+    if "/" in argv[0] and not Path(argv[0]).is_absolute():
+        argv[0] = str(layer.path / argv[0])
+    image = ws.paths.root / "image" / f"{ws.name}.img"
+    env = {**os.environ, "SKIFFBUILD_WORKSPACE": ws.name, "SKIFFBUILD_LAYER": layer.name,
+           "SKIFFBUILD_LAYER_DIR": str(layer.path), "SKIFFBUILD_IMAGE": str(image),
+           "SKIFFBUILD_IMAGES_DIR": str(ws.paths.output / "images")}
+    try:
+        return subprocess.run([*argv, *args.args], cwd=layer.path, env=env,
+                              check=False).returncode
+    except OSError as exc:
+        raise SkiffError(f"cannot run {argv[0]}: {exc.strerror}") from None
+
+
 def cmd_tryout(args: argparse.Namespace) -> int:
     from .tryout import run_tryout
 
@@ -209,6 +236,11 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="verify an export archive and load it into the cache")
     p.add_argument("file", type=Path)
     p.set_defaults(func=cmd_import)
+    p = sub.add_parser("run", help="run a layer command, e.g. virt/qemu/run")
+    p.add_argument("workspace")
+    p.add_argument("command_name", metavar="layer/command")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_run)
     p = sub.add_parser("tryout", help="run the pipeline against the local Buildroot test tree")
     p.add_argument("workspaces", nargs="*", help="default: qemu-x86_64")
     p.add_argument("--task", dest="tasks", action="append", default=None,

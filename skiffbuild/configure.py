@@ -28,7 +28,8 @@ from .plan import Workspace
 from .project import Project
 from .run import build_environment, run
 
-__all__ = ["WIRING", "Configuration", "configure", "merge_workspace", "wiring"]
+__all__ = ["WIRING", "Configuration", "configure", "generated_files", "merge_workspace",
+           "wiring"]
 
 # Symbols skiffbuild sets from the layers; list-valued ones extend what a
 # fragment asked for, the others replace it.
@@ -84,6 +85,16 @@ def _hook_script(ws: Workspace, stage: str, hooks: list[tuple[Layer, Path]]) -> 
                      f"SKIFFBUILD_LAYER_DIR={shlex.quote(str(layer.path))} "
                      f'{shlex.quote(str(script))} "$@"')
     return "\n".join(lines) + "\n"
+
+
+def generated_files(ws: Workspace) -> list[Path]:
+    """The files config:<ws> writes besides the defconfig (known before it runs)."""
+    names = [f"{kind}.fragment" for kind in _FRAGMENT_FILES
+             if any(layer.fragment_files(kind) for layer in ws.chain)]
+    names += [f"{stage}.sh" for stage, attr in (("post-build", "post_build"),
+                                                 ("post-image", "post_image"))
+              if any(getattr(layer, attr) for layer in ws.chain)]
+    return [ws.paths.config / name for name in names]
 
 
 def merge_workspace(ws: Workspace, project: Project,

@@ -92,6 +92,7 @@ def _partition(raw: dict) -> Partition:
         image=raw.get("image"),
         contents=tuple(Content(c["source"], c.get("destination", "/"))
                        for c in raw.get("contents", ())),
+        bootloader=raw.get("bootloader"),
     )
 
 

@@ -64,6 +64,7 @@ class Partition:
     label: str | None = None
     image: str | None = None  # for raw: a file from Buildroot's images directory
     contents: tuple[Content, ...] = ()
+    bootloader: str | None = None  # "syslinux": installed into this vfat partition
 
 
 @dataclass(frozen=True)

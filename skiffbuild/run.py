@@ -52,7 +52,7 @@ def tail(path: Path, lines: int = 20) -> list[str]:
 
 def run(argv: Sequence[str | os.PathLike[str]], *, log: Path, cwd: Path | None = None,
         env: Mapping[str, str] | None = None, what: str | None = None,
-        umask: int | None = 0o022, capture: bool = False) -> str:
+        umask: int | None = 0o022, capture: bool = False, stdin: Path | None = None) -> str:
     """Run ``argv``, appending its output to ``log``; raise BuildError on failure.
 
     With ``capture``, standard output is returned instead of logged (standard
@@ -69,10 +69,11 @@ def run(argv: Sequence[str | os.PathLike[str]], *, log: Path, cwd: Path | None =
         full = args if umask is None else ["sh", "-c", f'umask {umask:03o} && exec "$@"',
                                            "sh", *args]
         try:
-            proc = subprocess.run(full, cwd=cwd, env=dict(env) if env is not None else None,
-                                  stdout=subprocess.PIPE if capture else f,
-                                  stderr=subprocess.STDOUT if not capture else f,
-                                  stdin=subprocess.DEVNULL, check=False)
+            with open(stdin or os.devnull, "rb") as source:
+                proc = subprocess.run(full, cwd=cwd, env=dict(env) if env is not None else None,
+                                      stdout=subprocess.PIPE if capture else f,
+                                      stderr=subprocess.STDOUT if not capture else f,
+                                      stdin=source, check=False)
         except FileNotFoundError as exc:
             raise BuildError(f"{what or args[0]}: cannot run {args[0]}: {exc.strerror}") from None
         f.write(f"# exit {proc.returncode} after {time.monotonic() - started:.2f}s\n")

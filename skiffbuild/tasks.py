@@ -16,11 +16,13 @@ from typing import Any
 
 from doit.tools import config_changed
 
-from . import checkout
+from . import __version__, checkout
 from .checker import ContentChecker
+from .compile import compile_inputs, compile_workspace, make_args
 from .configure import configure
 from .download import ConsoleReporter, settings_from_env, sources_verified, sync_workspace
 from .errors import SkiffError
+from .image import assemble
 from .mirrors import MirrorMap
 from .model import BuildrootPin
 from .plan import Plan, Workspace, load_plan
@@ -100,15 +102,13 @@ _OFFLINE_PARAM = [{"name": "offline", "long": "offline", "type": bool, "default"
                    "help": "never touch the network (also: SKIFFBUILD_OFFLINE=1)"}]
 
 
+def _echo(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 def _sources(ws: Workspace, project: Project) -> None:
     settings = settings_from_env(os.environ, offline=offline_requested())
-    reporter = ConsoleReporter(lambda text: print(text, file=sys.stderr, flush=True))
-    sync_workspace(ws, project, settings, reporter)
-
-
-def _not_yet(stage: str, issue: int) -> None:
-    raise SkiffError(f"the {stage} stage is not implemented in this version of skiffbuild",
-                     hint=f"tracked as issue #{issue}; config:<ws> is available now")
+    sync_workspace(ws, project, settings, ConsoleReporter(_echo))
 
 
 def task_fetch() -> Iterator[dict[str, Any]]:
@@ -147,20 +147,6 @@ def task_config() -> Iterator[dict[str, Any]]:
         }
 
 
-def _later_stage(basename: str, doc: str, after: str, issue: int) -> Iterator[dict[str, Any]]:
-    plan = _plan()
-    yield {"name": None, "doc": doc}
-    for ws in plan.workspaces.values():
-        yield {
-            "name": ws.name,
-            "doc": f"{doc} ({ws.name}; not implemented yet, issue #{issue})",
-            "actions": [_action(_not_yet, basename, issue)],
-            "task_dep": [f"{after}:{ws.name}"],
-            "params": _OFFLINE_PARAM,
-            "verbosity": 2,
-        }
-
-
 def task_sources() -> Iterator[dict[str, Any]]:
     """Download and verify every source a workspace needs into the shared cache."""
     plan = _plan()
@@ -185,11 +171,46 @@ def _verified(ws: Workspace, project: Project, task: object = None,
     return sources_verified(ws, project)
 
 
+def _compile(ws: Workspace, project: Project) -> None:
+    compile_workspace(ws, project, os.environ, _echo)
+
+
+def _image(ws: Workspace, project: Project) -> None:
+    assemble(ws, project, _echo)
+
+
 def task_compile() -> Iterator[dict[str, Any]]:
-    """Run the pinned Buildroot for a workspace."""
-    yield from _later_stage("compile", "run Buildroot out of tree", "sources", 4)
+    """Run the pinned Buildroot for a workspace (only when its inputs changed)."""
+    plan = _plan()
+    yield {"name": None, "doc": "run Buildroot out of tree (O=workspaces/<ws>/output)"}
+    for ws in plan.workspaces.values():
+        yield {
+            "name": ws.name,
+            "doc": f"build {ws.name} with Buildroot",
+            "actions": [_action(_compile, ws, plan.project)],
+            "file_dep": [str(p) for p in compile_inputs(ws)],
+            "targets": [str(ws.paths.root / "state" / "compile.json")],
+            "uptodate": [config_changed({"tree": checkout.tree_key(ws.pin),
+                                         "make": make_args(plan.project, os.environ)})],
+            "params": _OFFLINE_PARAM,
+            "verbosity": 2,
+        }
 
 
 def task_image() -> Iterator[dict[str, Any]]:
     """Assemble the workspace's reproducible disk image."""
-    yield from _later_stage("image", "assemble the reproducible disk image", "compile", 4)
+    plan = _plan()
+    yield {"name": None, "doc": "assemble the reproducible disk image per workspace"}
+    for ws in plan.workspaces.values():
+        work = ws.paths.root / "image"
+        yield {
+            "name": ws.name,
+            "doc": f"disk image of {ws.name}: {ws.board.description}",
+            "actions": [_action(_image, ws, plan.project)],
+            "file_dep": [str(ws.paths.root / "state" / "compile.json")],
+            "targets": [str(work / f"{ws.name}.img"), str(work / "SHA256SUMS")],
+            "uptodate": [config_changed({"layout": repr(ws.board.image),
+                                         "skiffbuild": __version__})],
+            "params": _OFFLINE_PARAM,
+            "verbosity": 2,
+        }

@@ -1,0 +1,157 @@
+"""compile:<ws>: the pinned Buildroot, out of tree, in a scrubbed environment.
+
+make runs with ``O=`` the workspace's output directory, the sources served
+from the verified cache only (``BR2_PRIMARY_SITE=file://<cache>/dl`` and
+``BR2_PRIMARY_SITE_ONLY=y`` on the command line, so it cannot download),
+``SOURCE_DATE_EPOCH`` from the pinned commit, and no ``BR2_*``/``CONFIG_``
+from the caller. Its full output goes to ``logs/compile.log``; the ``>>>``
+lines drive the progress display, and a failure names the package that was
+being built. When the configuration changed in a way Buildroot cannot
+apply incrementally (``rebuild``), the needed clean comes first.
+
+doit decides whether to call this at all: the task's inputs are content
+digests (``.config``, merged fragments, overlays, hooks, externals, patches,
+sources), so an unchanged workspace never reaches make.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from . import checkout
+from .configure import generated_files
+from .errors import BuildError
+from .fsutil import atomic_write, sha256_file
+from .kconfig import buildroot_kconfig, externals_of
+from .plan import Workspace
+from .project import ENV_MAKE_ARGS, Project
+from .rebuild import parse_dotconfig, plan_rebuild
+from .run import build_environment, tail
+from .sources import query_show_info
+
+__all__ = ["compile_inputs", "compile_workspace", "make_args", "source_date_epoch"]
+
+_PROGRESS = re.compile(r"^>>> (\S+) (\S+) (.+)$")
+
+
+def source_date_epoch(tree: Path) -> str:
+    """The pinned commit's date: the same for every build of that pin."""
+    out = subprocess.run(["git", "-C", str(tree), "log", "-1", "--format=%ct", "HEAD"],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0 or not out.stdout.strip().isdigit():
+        raise BuildError(f"cannot read the commit date of the Buildroot tree {tree}")
+    return out.stdout.strip()
+
+
+def make_args(project: Project, environ: Mapping[str, str]) -> list[str]:
+    """Variables on make's command line (they win over .config, reference §7)."""
+    dl = project.dl_dir
+    args = [f"BR2_DL_DIR={dl}", f"BR2_PRIMARY_SITE=file://{dl}", "BR2_PRIMARY_SITE_ONLY=y"]
+    return args + shlex.split(environ.get(ENV_MAKE_ARGS, ""))
+
+
+def _walk(root: Path | None) -> list[Path]:
+    if root is None or not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def compile_inputs(ws: Workspace) -> list[Path]:
+    """Every file whose content can change what Buildroot builds for ``ws``."""
+    files: list[Path] = [ws.paths.dotconfig, ws.paths.sources, *generated_files(ws)]
+    for layer in ws.chain:
+        for root in (layer.root_overlay, layer.buildroot_ext, layer.buildroot_patches,
+                     layer.kernel_patches, layer.uboot_patches):
+            files += _walk(root)
+        files += [*layer.post_build, *layer.post_image]
+    return files
+
+
+def _state(ws: Workspace) -> Path:
+    return ws.paths.root / "state"
+
+
+def _prepare(ws: Workspace, project: Project, tree: Path, run_make: Callable[[list[str]], None],
+             echo: Callable[[str], None]) -> None:
+    """Clean what Buildroot would otherwise get wrong after a configuration change."""
+    last = _state(ws) / "last-build.config"
+    if not last.is_file():
+        return
+    old = parse_dotconfig(last.read_text())
+    new = parse_dotconfig(ws.paths.dotconfig.read_text())
+    if old == new:
+        return
+    kconf = buildroot_kconfig(tree, ws.paths.output)
+    built = set(query_show_info(ws, project))
+    decision = plan_rebuild(old, new, kconf, tree, externals_of(ws.paths.output), built)
+    for reason in decision.reasons:
+        echo(f"compile:{ws.name}: {reason}")
+    if decision.full:
+        echo(f"compile:{ws.name}: full rebuild (make clean), because of the changes above")
+        run_make(["clean"])
+    elif decision.packages:
+        echo(f"compile:{ws.name}: rebuilding {', '.join(decision.packages)} (dirclean)")
+        run_make([f"{pkg}-dirclean" for pkg in decision.packages])
+
+
+def compile_workspace(ws: Workspace, project: Project, environ: Mapping[str, str],
+                      echo: Callable[[str], None]) -> None:
+    tree = checkout.tree_dir(project.cache, ws.pin)
+    log = ws.paths.logs / "compile.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    epoch = source_date_epoch(tree)
+    env = build_environment({"SOURCE_DATE_EPOCH": epoch,
+                             "GIT_CEILING_DIRECTORIES": str(tree.parent)}, base=environ)
+    extra = make_args(project, environ)
+
+    def run_make(goals: list[str]) -> None:
+        _make(["make", "-C", str(ws.paths.output), *extra, *goals], env, log, ws, echo)
+
+    _prepare(ws, project, tree, run_make, echo)
+    # Until this build succeeds, the recorded configuration is not the built one.
+    (_state(ws) / "last-build.config").unlink(missing_ok=True)
+    run_make([])
+    _state(ws).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ws.paths.dotconfig, _state(ws) / "last-build.config")
+    images = ws.paths.output / "images"
+    atomic_write(_state(ws) / "compile.json", json.dumps({
+        "workspace": ws.name, "source_date_epoch": int(epoch),
+        "images": {str(p.relative_to(images)): sha256_file(p)
+                   for p in sorted(images.rglob("*")) if p.is_file()},
+    }, indent=1) + "\n")
+
+
+def _make(argv: list[str], env: dict[str, str], log: Path, ws: Workspace,
+          echo: Callable[[str], None]) -> None:
+    """Run make, log everything, show ``>>>`` progress, name the failing package."""
+    current = None
+    started = time.monotonic()
+    with open(log, "a") as out:
+        out.write(f"\n$ {shlex.join(argv)}\n")
+        out.flush()
+        proc = subprocess.Popen(["sh", "-c", 'umask 022 && exec "$@"', "sh", *argv],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, text=True, errors="replace")
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(line)
+            match = _PROGRESS.match(line.rstrip("\n"))
+            if match:
+                current = match.groups()
+                echo(f"compile:{ws.name} >>> {' '.join(current)}")
+            elif line.startswith(">>>   "):
+                echo(f"compile:{ws.name} >>> {line[6:].strip()}")
+        status = proc.wait()
+        out.write(f"# exit {status} after {time.monotonic() - started:.1f}s\n")
+    if status != 0:
+        where = f"package {current[0]} {current[1]} ({current[2]})" if current else "Buildroot"
+        last = "\n".join(f"  | {line}" for line in tail(log, 25)[:-1])
+        raise BuildError(f"compile of {ws.name} failed in {where}; last lines of the log:\n"
+                         f"{last}\n  full log: {log}")

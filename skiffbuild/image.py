@@ -1,0 +1,307 @@
+"""image:<ws>: a bit-for-bit reproducible disk image from Buildroot's images/.
+
+Every partition is built by direct tool calls with the flags and environment
+of reference/reproducible-images.md: contents staged and normalised (owners
+0:0, modes 0755/0644, mtimes clamped to SOURCE_DATE_EPOCH, byte-sorted),
+FAT with a fixed volume id and files copied one by one in byte order,
+squashfs with fixed times and no xattrs, ext4 with fixed UUID and hash seed,
+faked times and a debugfs fix-up of every inode's times, and a partition
+table with a fixed disk id. Identifiers derive from (board, partition), so
+the same inputs give the same bytes on any machine of the same tool set
+(their versions are recorded in build-info.json).
+
+Outputs under ``workspaces/<ws>/image/``: ``<ws>.img``, ``partitions/*``,
+``SHA256SUMS`` (disk and every partition) and ``build-info.json``; each is
+written under a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable
+from fnmatch import fnmatch
+from importlib import resources
+from pathlib import Path
+
+from . import checkout
+from .errors import BuildError, SkiffError
+from .fsutil import atomic_write, digest_files, sha256_file
+from .model import Partition
+from .plan import Workspace
+from .project import Project
+from .run import run
+
+__all__ = ["assemble", "tool_versions"]
+
+_MIB = 1 << 20
+_NAMESPACE = uuid.UUID("6f4c2b1e-59a7-4c1e-9d55-736b69666662")
+_EXT = {"vfat": "vfat", "ext4": "ext4", "squashfs": "squashfs", "raw": "img"}
+_MBR_TYPES = {"vfat": "c", "ext4": "83", "squashfs": "83", "raw": "83"}
+_GPT_ALIASES = {"esp": "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+                "linux": "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+                "data": "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"}
+# A layout written with MBR types also works as GPT: the usual ones map over.
+_GPT_FROM_MBR = {"c": "data", "b": "data", "e": "data", "83": "linux", "ef": "esp"}
+_TOOLS = ("dosfstools", "mtools", "squashfs-tools", "e2fsprogs", "fdisk", "syslinux")
+_MBR_BIN = Path("/usr/lib/syslinux/mbr/mbr.bin")
+
+
+def _ident(ws: str, part: str, what: str) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"skiffbuild:{ws}:{part}:{what}")
+
+
+def tool_versions() -> dict[str, str]:
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *_TOOLS],
+                         capture_output=True, text=True, check=False)
+    return dict(line.split(" ", 1) for line in out.stdout.splitlines() if " " in line)
+
+
+class _Assembler:
+    def __init__(self, ws: Workspace, project: Project, epoch: int,
+                 echo: Callable[[str], None]) -> None:
+        self.ws, self.project, self.epoch, self.echo = ws, project, epoch, echo
+        self.images = ws.paths.output / "images"
+        self.work = ws.paths.root / "image"
+        self.tmp = self.work / ".tmp"
+        self.log = ws.paths.logs / "image.log"
+        home = self.tmp / "home"  # empty: no ~/.mtoolsrc or the like gets read
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        home.mkdir(parents=True)
+        conf = resources.files(__package__).joinpath("data/mke2fs.conf")
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "LC_ALL": "C", "TZ": "UTC", "HOME": str(home),
+            "SOURCE_DATE_EPOCH": str(epoch), "E2FSPROGS_FAKE_TIME": str(epoch),
+            "MKE2FS_CONFIG": str(conf), "MTOOLS_SKIP_CHECK": "1",
+            "MTOOLS_NAME_NUMERIC_TAIL": "1", "MTOOLS_NO_VFAT": "0",
+        }
+
+    def tool(self, argv: list[str | Path], what: str, env: dict[str, str] | None = None,
+             stdin: Path | None = None) -> str:
+        return run(argv, log=self.log, env=env or self.env, what=what, stdin=stdin,
+                   capture=True)
+
+    # -- staging ---------------------------------------------------------------
+
+    def stage(self, part: Partition) -> Path:
+        stage = self.tmp / "stage" / part.name
+        stage.mkdir(parents=True)
+        for content in part.contents:
+            dest = stage / content.destination.lstrip("/")
+            dest.mkdir(parents=True, exist_ok=True)
+            source = content.source
+            if source.endswith("/"):
+                directory = self.images / source
+                if not directory.is_dir():
+                    raise SkiffError(f"{self.ws.name}: partition {part.name}: {source} is not "
+                                     f"a directory in {self.images}")
+                shutil.copytree(directory, dest, dirs_exist_ok=True, symlinks=False)
+                continue
+            matches = sorted(p for p in self.images.glob(source) if p.is_file()) \
+                if any(c in source for c in "*?[") else [self.images / source]
+            matches = [m for m in matches if fnmatch(m.name, Path(source).name)]
+            if not matches or not all(m.is_file() for m in matches):
+                raise SkiffError(f"{self.ws.name}: partition {part.name}: no file {source} in "
+                                 f"{self.images}",
+                                 hint="check the board's image layout against what the build "
+                                      "produced")
+            for match in matches:
+                shutil.copyfile(match, dest / match.name)
+                shutil.copymode(match, dest / match.name)
+        self.normalise(stage)
+        return stage
+
+    def normalise(self, root: Path) -> None:
+        """Modes from the owner's execute bit, owners 0:0, every time = the epoch."""
+        paths = sorted(root.rglob("*"), key=lambda p: os.fsencode(p))
+        for path in [*paths, root]:
+            if not path.is_symlink():
+                if path.is_dir():
+                    path.chmod(0o755)
+                else:
+                    path.chmod(0o755 if path.stat().st_mode & 0o100 else 0o644)
+            if os.geteuid() == 0:
+                os.lchown(path, 0, 0)
+            os.utime(path, (self.epoch, self.epoch), follow_symlinks=False)
+
+    # -- filesystems -----------------------------------------------------------
+
+    def vfat(self, part: Partition, out: Path) -> None:
+        stage = self.stage(part)
+        with open(out, "wb") as f:
+            f.truncate(part.size)
+        volid = _ident(self.ws.name, part.name, "vfat").hex[:8].upper()
+        label = ["-n", part.label.upper()] if part.label else []
+        self.tool(["mkfs.vfat", "--invariant", "-i", volid, *label, out], "mkfs.vfat")
+        entries = sorted(stage.rglob("*"), key=lambda p: os.fsencode(p.relative_to(stage)))
+        for entry in entries:
+            target = "::/" + str(entry.relative_to(stage))
+            if entry.is_dir():
+                self.tool(["mmd", "-i", out, target], "mmd")
+            else:
+                self.tool(["mcopy", "-p", "-m", "-i", out, entry, target], "mcopy")
+        if part.bootloader == "syslinux":
+            self.tool(["syslinux", "--install", out], "syslinux --install")
+
+    def squashfs(self, part: Partition, out: Path) -> None:
+        stage = self.stage(part)
+        env = {k: v for k, v in self.env.items() if k != "SOURCE_DATE_EPOCH"}
+        # SOURCE_DATE_EPOCH and -mkfs-time/-all-time together are fatal in 4.5.1.
+        self.tool(["mksquashfs", stage, out, "-noappend", "-comp", "gzip", "-b", "131072",
+                   "-reproducible", "-all-root", "-no-xattrs", "-mkfs-time", str(self.epoch),
+                   "-all-time", str(self.epoch), "-quiet", "-no-progress"], "mksquashfs", env)
+
+    def ext4(self, part: Partition, out: Path) -> None:
+        stage = self.stage(part)
+        with open(out, "wb") as f:
+            f.truncate(part.size)
+        fs_uuid = _ident(self.ws.name, part.name, "ext4")
+        seed = _ident(self.ws.name, part.name, "ext4-hash-seed")
+        label = ["-L", part.label] if part.label else []
+        # mke2fs honours only its last -E: every extended option goes in one.
+        options = (f"hash_seed={seed},root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0,"
+                   "no_copy_xattrs")
+        self.tool(["mke2fs", "-q", "-F", "-t", "ext4", "-T", "default", "-m", "0", *label,
+                   "-U", str(fs_uuid), "-E", options, "-d", stage, out], "mke2fs")
+        # mke2fs -d copies the staging files' ctimes (now); set every time to the epoch.
+        script = self.tmp / f"{part.name}.debugfs"
+        paths = ["/", "/lost+found"] + ["/" + str(p.relative_to(stage))
+                                        for p in sorted(stage.rglob("*"))]
+        lines = [f'sif "{p}" {field} @{self.epoch}' for p in paths
+                 for field in ("atime", "mtime", "ctime", "crtime")]
+        script.write_text("\n".join(lines) + "\n")
+        self.tool(["debugfs", "-w", "-f", script, out], "debugfs time fix-up")
+
+    def raw(self, part: Partition, out: Path) -> None:
+        source = self.images / (part.image or "")
+        if not source.is_file():
+            raise SkiffError(f"{self.ws.name}: partition {part.name}: no file {part.image} in "
+                             f"{self.images}")
+        shutil.copyfile(source, out)
+
+    # -- the disk --------------------------------------------------------------
+
+    def partition_table(self, sizes: list[int]) -> tuple[str, list[int], int]:
+        layout = self.ws.board.image
+        start, starts, lines = _MIB, [], []
+        gpt = layout.table == "gpt"
+        disk_id = _ident(self.ws.name, "", "disk")
+        lines.append(f"label: {'gpt' if gpt else 'dos'}")
+        lines.append(f"label-id: {disk_id}" if gpt else f"label-id: 0x{disk_id.hex[:8]}")
+        lines.append("unit: sectors")
+        for part, size in zip(layout.partitions, sizes, strict=True):
+            starts.append(start)
+            fields = [f"start={start // 512}", f"size={size // 512}"]
+            if gpt:
+                kind = (part.type or ("data" if part.filesystem == "vfat" else "linux")).lower()
+                kind = _GPT_FROM_MBR.get(kind.lstrip("0") or "0", kind)
+                fields.append(f"type={_GPT_ALIASES.get(kind, kind)}")
+                fields.append(f"uuid={_ident(self.ws.name, part.name, 'gpt-partition')}")
+                fields.append(f'name="{part.name}"')
+            else:
+                fields.append(f"type={(part.type or _MBR_TYPES[part.filesystem]).lstrip('0')}")
+            if part.bootable:
+                fields.append("bootable")
+            lines.append(", ".join(fields))
+            start += size
+        total = start + (_MIB if gpt else 0)  # room for the backup GPT
+        return "\n".join(lines) + "\n", starts, total
+
+    def disk(self, parts: list[tuple[Partition, Path]], out: Path) -> None:
+        sizes = []
+        for part, image in parts:
+            need = image.stat().st_size
+            size = part.size or -(-need // _MIB) * _MIB
+            if need > size:
+                raise SkiffError(f"{self.ws.name}: partition {part.name} needs {need} bytes, "
+                                 f"more than its size {size}")
+            sizes.append(-(-size // _MIB) * _MIB)
+        script, starts, total = self.partition_table(sizes)
+        (self.tmp / "sfdisk.script").write_text(script)
+        with open(out, "wb") as f:
+            f.truncate(total)
+        self.tool(["sfdisk", "--no-reread", "--no-tell-kernel", "-q", out], "sfdisk",
+                  stdin=self.tmp / "sfdisk.script")
+        with open(out, "r+b") as disk:
+            for (_part, image), start in zip(parts, starts, strict=True):
+                _copy_sparse(image, disk, start)
+            if any(p.bootloader == "syslinux" for p, _ in parts):
+                disk.seek(0)
+                disk.write(_MBR_BIN.read_bytes()[:440])
+
+
+def _copy_sparse(image: Path, disk, offset: int) -> None:
+    """Write ``image`` at ``offset``, leaving all-zero blocks as holes."""
+    with open(image, "rb") as src:
+        position = offset
+        while block := src.read(_MIB):
+            if block.count(0) != len(block):
+                disk.seek(position)
+                disk.write(block)
+            position += len(block)
+
+
+def assemble(ws: Workspace, project: Project, echo: Callable[[str], None]) -> Path:
+    """The image:<ws> action. Returns the disk image's path."""
+    state = ws.paths.root / "state" / "compile.json"
+    try:
+        compiled = json.loads(state.read_text())
+    except (OSError, ValueError):
+        raise SkiffError(f"workspace '{ws.name}' has not been compiled",
+                         hint=f"run: doit compile:{ws.name}") from None
+    asm = _Assembler(ws, project, int(compiled["source_date_epoch"]), echo)
+    builders = {"vfat": asm.vfat, "ext4": asm.ext4, "squashfs": asm.squashfs, "raw": asm.raw}
+    built: list[tuple[Partition, Path]] = []
+    for part in ws.board.image.partitions:
+        out = asm.tmp / f"{part.name}.{_EXT[part.filesystem]}"
+        builders[part.filesystem](part, out)
+        built.append((part, out))
+        echo(f"image:{ws.name}: partition {part.name} ({part.filesystem}) "
+             f"{out.stat().st_size} bytes")
+    disk = asm.tmp / f"{ws.name}.img"
+    asm.disk(built, disk)
+    final_parts = asm.work / "partitions"
+    final_parts.mkdir(parents=True, exist_ok=True)
+    sums = []
+    for _part, image in built:
+        target = final_parts / image.name
+        os.replace(image, target)
+        sums.append((sha256_file(target), f"partitions/{image.name}"))
+    target = asm.work / disk.name
+    os.replace(disk, target)
+    sums.insert(0, (sha256_file(target), disk.name))
+    atomic_write(asm.work / "SHA256SUMS", "".join(f"{h}  {n}\n" for h, n in sums))
+    atomic_write(asm.work / "build-info.json", json.dumps(
+        _build_info(ws, project, compiled, sums), indent=1) + "\n")
+    shutil.rmtree(asm.tmp, ignore_errors=True)
+    echo(f"image:{ws.name}: {target} ({target.stat().st_size} bytes)")
+    return target
+
+
+def _build_info(ws: Workspace, project: Project, compiled: dict,
+                sums: list[tuple[str, str]]) -> dict:
+    try:
+        sources = json.loads(ws.paths.sources.read_text())["sources"]
+    except (OSError, ValueError, KeyError):
+        raise BuildError(f"no verified source list for {ws.name}") from None
+    return {
+        "workspace": ws.name,
+        "buildroot": {"url": ws.pin.url, "commit": ws.pin.commit, "tag": ws.pin.tag,
+                      "patch_digest": checkout.patch_digest(ws.pin)},
+        "source_date_epoch": compiled["source_date_epoch"],
+        "config_sha256": sha256_file(ws.paths.dotconfig),
+        "sources": [{"file": s["file"], "dl_dir": s["dl_dir"],
+                     "sha256": next((h["hash"] for h in s["hashes"] if h["type"] == "sha256"),
+                                    sha256_file(project.dl_dir / s["dl_dir"] / s["file"]))}
+                    for s in sources],
+        "layers": [{"name": la.name, "digest": digest_files(
+                        sorted(p for p in la.path.rglob("*") if p.is_file()), la.path)}
+                   for la in ws.chain],
+        "buildroot_images": compiled["images"],
+        "image_tools": tool_versions(),
+        "sha256": {name: digest for digest, name in sums},
+    }
