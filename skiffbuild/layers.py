@@ -166,7 +166,11 @@ def read_layer(path: Path, name: str, origin: Path, project: Project,
     elif style == "skiffos":
         fields = _skiffos_metadata(path, project, problems)
     else:
+        # Overrides have no manifest: their hooks are found by name.
         fields = {"inputs": [], "description": "local overrides (git-ignored)"}
+        for hook, script in (("post_build", "post-build.sh"), ("post_image", "post-image.sh")):
+            if (path / "hooks" / script).is_file():
+                fields[hook] = (path / "hooks" / script,)
     fragments = []
     inputs = list(fields.pop("inputs"))
     for kind in (*FRAGMENT_KINDS, "cflags"):
@@ -198,8 +202,8 @@ def read_layer(path: Path, name: str, origin: Path, project: Project,
 
 
 def _is_layer_dir(path: Path) -> bool:
-    return (path / "layer.yaml").is_file() or (path / "metadata").is_dir() or any(
-        (path / part).is_dir() for part in _PART_DIRS)
+    return (path / "layer.yaml").is_file() or any(
+        (path / part).is_dir() for part in (*_PART_DIRS, "metadata", "hooks"))
 
 
 def scan_layers(project: Project) -> tuple[LayerIndex, list[Problem]]:
