@@ -7,12 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from httpserver import FaultyServer
 
 ROOT = Path(__file__).resolve().parents[1]
+MAKE_SOURCES = ROOT / "tests" / "buildroot-tree" / "support" / "testing" / "make-sources"
 UPSTREAM = "https://gitlab.com/buildroot.org/buildroot.git"
 
 
@@ -82,3 +85,16 @@ def make_doit_project(dest: Path, tree: PinnedTree,
 @pytest.fixture
 def doit_project(tmp_path: Path, testtree: PinnedTree) -> DoitProject:
     return make_doit_project(tmp_path / "project", testtree)
+
+
+@pytest.fixture
+def upstream(tmp_path: Path) -> Iterator[FaultyServer]:
+    """The test tree's stand-in upstream files, served in dl/<dl_dir>/<file> layout."""
+    site = tmp_path / "site"
+    subprocess.run([str(MAKE_SOURCES), str(site)], check=True, capture_output=True)
+    server = FaultyServer()
+    for path in site.rglob("*"):
+        if path.is_file():
+            server.files["/" + str(path.relative_to(site))] = path.read_bytes()
+    yield server
+    server.stop()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +12,6 @@ from httpserver import FaultyServer
 
 from skiffbuild.project import Project
 from skiffbuild.sources import Uri, parse_show_info
-
-MAKE_SOURCES = ROOT / "tests" / "buildroot-tree" / "support" / "testing" / "make-sources"
 
 
 @pytest.mark.parametrize(("text", "url", "back"), [
@@ -53,19 +49,6 @@ def test_reference_show_info_parses(tmp_path: Path) -> None:
     assert glibc.uris[0].backend == "git"
     headers = [s for s in sources if s.dl_dir == "linux"]
     assert [s.packages for s in headers] == [("linux", "linux-headers")]
-
-
-@pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[FaultyServer]:
-    """The test tree's stand-in upstream files, served in dl/<dl_dir>/<file> layout."""
-    site = tmp_path / "site"
-    subprocess.run([str(MAKE_SOURCES), str(site)], check=True, capture_output=True)
-    server = FaultyServer()
-    for path in site.rglob("*"):
-        if path.is_file():
-            server.files["/" + str(path.relative_to(site))] = path.read_bytes()
-    yield server
-    server.stop()
 
 
 def sources_project(dest: Path, tree: PinnedTree, server: FaultyServer) -> DoitProject:
