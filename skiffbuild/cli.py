@@ -244,7 +244,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tryout", help="run the pipeline against the local Buildroot test tree")
     p.add_argument("workspaces", nargs="*", help="default: qemu-x86_64")
     p.add_argument("--task", dest="tasks", action="append", default=None,
-                   help="doit task to run per workspace (default: config); repeatable")
+                   help="doit task to run per workspace (default: image); repeatable")
     p.set_defaults(func=cmd_tryout)
     p = sub.add_parser("testtree", help="create the Buildroot-compatible test repository")
     p.add_argument("path", type=Path)
@@ -255,7 +255,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "tasks", ()) is None:
-        args.tasks = ["config"]
+        args.tasks = ["image"]
     try:
         return args.func(args)
     except SkiffError as exc:

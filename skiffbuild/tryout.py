@@ -8,8 +8,12 @@ Buildroot-compatible test tree (tests/buildroot-tree) for it:
    (symlinked, so edits show up at once) and a Buildroot pin naming the same
    upstream URL but the test tree's commit;
 3. a ``SKIFFBUILD_MIRRORS`` file maps that URL to the local repository, the
-   way a user points skiffbuild at a local Buildroot copy;
-4. doit runs the requested tasks in the try-out project.
+   way a user points skiffbuild at a local Buildroot copy, and the test
+   tree's stand-in source tarballs are the primary download site;
+4. doit runs the requested tasks in the try-out project, and a built
+   qemu-x86_64 image is booted under qemu. For that boot only, the try-out
+   project's override layer adds ``skiffbuild.test=poweroff`` to the kernel
+   command line, so the test tree's init powers off once it is up.
 
 Nothing in the real project (manifests, layers, cache) is modified.
 """
@@ -23,13 +27,18 @@ from pathlib import Path
 
 import yaml
 
+from .boot import boot_disk
 from .errors import SkiffError
 from .fsutil import atomic_write
 from .manifest import load_pin
-from .project import ENV_MIRRORS, ENV_PROJECT, Project
-from .testtree import TESTTREE_TAG, create_testtree_repo
+from .project import ENV_MIRRORS, ENV_PRIMARY_SITE, ENV_PROJECT, Project
+from .testtree import TESTTREE_TAG, create_testtree_repo, find_testtree
 
-__all__ = ["prepare_tryout", "run_tryout"]
+__all__ = ["BOOT_COMPLETE", "prepare_tryout", "run_tryout"]
+
+# Printed by the test tree's init when the kernel command line says
+# skiffbuild.test=poweroff, just before it powers the guest off.
+BOOT_COMPLETE = "skiffbuild: boot complete"
 
 
 def _link(target: Path, link: Path) -> None:
@@ -62,8 +71,22 @@ def prepare_tryout(project: Project, dest: Path) -> tuple[Path, dict[str, str]]:
                          sort_keys=False)))
     mirrors = dest / "mirrors.yaml"
     atomic_write(mirrors, yaml.safe_dump({pin.url: [str(repo)]}))
-    env = {ENV_MIRRORS: str(mirrors), ENV_PROJECT: str(tryout)}
+    site = dest / "site"
+    subprocess.run([str(find_testtree() / "support" / "testing" / "make-sources"), str(site)],
+                   check=True, capture_output=True)
+    atomic_write(tryout / "overrides" / "hooks" / "post-image.sh", _POWEROFF_HOOK, 0o755)
+    env = {ENV_MIRRORS: str(mirrors), ENV_PROJECT: str(tryout),
+           ENV_PRIMARY_SITE: f"file://{site}"}
     return tryout, env
+
+
+_POWEROFF_HOOK = """#!/bin/sh
+# skiffbuild try-out only: power the guest off once it has booted.
+set -eu
+if [ -f "$1/syslinux.cfg" ]; then
+    sed -i 's/^\\(  APPEND .*\\)$/\\1 skiffbuild.test=poweroff/' "$1/syslinux.cfg"
+fi
+"""
 
 
 def run_tryout(project: Project, workspaces: list[str], tasks: list[str]) -> int:
@@ -78,9 +101,27 @@ def run_tryout(project: Project, workspaces: list[str], tasks: list[str]) -> int
             *[f"{task}:{ws}" for ws in workspaces for task in tasks]]
     print("  running:", " ".join(argv[2:]))
     status = subprocess.run(argv, env=env, check=False).returncode
-    if status == 0:
-        for ws in workspaces:
-            paths = Project(tryout).workspace(ws)
-            print(f"try-out {ws}: merged defconfig {paths.defconfig}")
-            print(f"try-out {ws}: Buildroot .config {paths.dotconfig}")
+    if status != 0:
+        return status
+    for ws in workspaces:
+        paths = Project(tryout).workspace(ws)
+        print(f"try-out {ws}: merged defconfig {paths.defconfig}")
+        print(f"try-out {ws}: Buildroot .config {paths.dotconfig}")
+        disk = paths.root / "image" / f"{ws}.img"
+        if "image" in tasks and disk.is_file():
+            print(f"try-out {ws}: disk image {disk}")
+            print((paths.root / "image" / "SHA256SUMS").read_text(), end="")
+            if ws == "qemu-x86_64":
+                status = _boot(disk)
     return status
+
+
+def _boot(disk: Path) -> int:
+    print(f"try-out: booting {disk.name} under qemu (TCG), serial console follows")
+    result = boot_disk(disk, (BOOT_COMPLETE,), timeout=240,
+                       echo=lambda line: print(f"  | {line}"))
+    if result.seen:
+        print(f"try-out: booted and powered off in {result.seconds:.0f}s")
+        return 0
+    print("try-out: the boot did not complete", file=sys.stderr)
+    return 1
