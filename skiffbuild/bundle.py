@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from . import checkout
 from .dlcache import DownloadCache
 from .errors import SkiffError
-from .fsutil import sha256_file
+from .fsutil import atomic_open, sha256_file
 from .plan import Workspace
 from .project import Project
 from .sources import Source
@@ -84,21 +84,11 @@ def export_bundle(ws: Workspace, project: Project, sources: list[Source], dest: 
                       "patch_digest": checkout.patch_digest(ws.pin)},
         "files": files,
     }
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w",
-                                                      format=tarfile.PAX_FORMAT) as tar:
-            _add(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
-            for name, content in members:
-                _add(tar, name, content)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(dest) as raw, tarfile.open(fileobj=raw, mode="w",
+                                                format=tarfile.PAX_FORMAT) as tar:
+        _add(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
+        for name, content in members:
+            _add(tar, name, content)
     return manifest
 
 
