@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_open", "atomic_write", "digest_files", "digest_text", "sha256_file"]
+__all__ = ["atomic_open", "atomic_write", "durable_replace", "digest_files", "digest_text", "sha256_file"]
 
 
 @contextlib.contextmanager
@@ -51,6 +51,16 @@ def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> bool:
     with atomic_open(path, mode) as f:
         f.write(raw)
     return True
+
+
+def durable_replace(source: Path, target: Path) -> None:
+    """Rename a finished file (written by an external tool) into place, on disk first."""
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(source, target)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import checkout
 from .errors import BuildError, SkiffError
-from .fsutil import atomic_write, digest_files, sha256_file
+from .fsutil import atomic_write, digest_files, durable_replace, sha256_file
 from .model import Partition
 from .plan import Workspace
 from .project import Project
@@ -269,10 +269,10 @@ def assemble(ws: Workspace, project: Project, echo: Callable[[str], None]) -> Pa
     sums = []
     for _part, image in built:
         target = final_parts / image.name
-        os.replace(image, target)
+        durable_replace(image, target)
         sums.append((sha256_file(target), f"partitions/{image.name}"))
     target = asm.work / disk.name
-    os.replace(disk, target)
+    durable_replace(disk, target)
     sums.insert(0, (sha256_file(target), disk.name))
     atomic_write(asm.work / "SHA256SUMS", "".join(f"{h}  {n}\n" for h, n in sums))
     atomic_write(asm.work / "build-info.json", json.dumps(

@@ -63,8 +63,8 @@ DL_QUIET := -q
 endif
 
 # $(call pkg-message,TEXT): ">>> <pkg> <version> TEXT", for the package of
-# the current recipe.
-pkg-message = echo ">>> $($(PKG)_NAME) $($(PKG)_VERSION) $(1)"
+# the current recipe (package/pkg-steps.mk).
+pkg-message = $(call MESSAGE,$(1))
 
 # $(call pkg-download,DOWNLOAD): recipe lines fetching one file of $(PKG).
 define pkg-download

@@ -202,10 +202,102 @@ $(2)_ENABLED := y
 PACKAGES += $(1)
 endif
 
-# Steps. Only the download exists in this tree.
-$(2)_TARGET_SOURCE = $$($(2)_DIR)/.stamp_downloaded
+# Hooks and tables the rest of the build collects from enabled packages.
+ifeq ($$($(2)_ENABLED),y)
+TARGET_FINALIZE_HOOKS += $$($(2)_TARGET_FINALIZE_HOOKS)
+ROOTFS_PRE_CMD_HOOKS += $$($(2)_ROOTFS_PRE_CMD_HOOKS)
+ifneq ($$(strip $$($(2)_USERS)),)
+PACKAGES_USERS += $$($(2)_USERS)$$(sep)
+endif
+ifneq ($$(strip $$($(2)_PERMISSIONS)),)
+PACKAGES_PERMISSIONS_TABLE += $$($(2)_PERMISSIONS)$$(sep)
+endif
+endif
 
-$$($(2)_TARGET_SOURCE): PKG = $(2)
+# Default extraction: the main archive, first directory level stripped.
+$(2)_STRIP_COMPONENTS ?= 1
+ifndef $(2)_EXTRACT_CMDS
+$(2)_EXTRACT_CMDS = $$(if $$($(2)_SOURCE),\
+	$$(call pkg-inflate,$$($(2)_SOURCE)) $$($(2)_DL_DIR)/$$($(2)_SOURCE) | \
+	tar --strip-components=$$($(2)_STRIP_COMPONENTS) -C $$($(2)_DIR) \
+		$$(foreach x,$$($(2)_EXCLUDES),--exclude='$$(x)' ) $$(TAR_OPTIONS) -)
+endif
+
+# Steps, each ending with Buildroot's stamp file in $(2)_DIR (see the pattern
+# rules below): downloaded, extracted, patched, configured, built, then
+# installed to host / staging / images / target, and installed.
+$(2)_TARGET_SOURCE = $$($(2)_DIR)/.stamp_downloaded
+$(2)_TARGET_EXTRACT = $$($(2)_DIR)/.stamp_extracted
+$(2)_TARGET_PATCH = $$($(2)_DIR)/.stamp_patched
+$(2)_TARGET_CONFIGURE = $$($(2)_DIR)/.stamp_configured
+$(2)_TARGET_BUILD = $$($(2)_DIR)/.stamp_built
+$(2)_TARGET_INSTALL_HOST = $$($(2)_DIR)/.stamp_host_installed
+$(2)_TARGET_INSTALL_STAGING = $$($(2)_DIR)/.stamp_staging_installed
+$(2)_TARGET_INSTALL_IMAGES = $$($(2)_DIR)/.stamp_images_installed
+$(2)_TARGET_INSTALL_TARGET = $$($(2)_DIR)/.stamp_target_installed
+$(2)_TARGET_INSTALL = $$($(2)_DIR)/.stamp_installed
+
+$(1): $(1)-install
+$(1)-install: $$($(2)_TARGET_INSTALL)
+$$($(2)_TARGET_INSTALL): $$($(2)_TARGET_BUILD)
+
+ifeq ($(4),host)
+$$($(2)_TARGET_INSTALL): $$($(2)_TARGET_INSTALL_HOST)
+else
+ifeq ($$($(2)_INSTALL_TARGET),YES)
+$$($(2)_TARGET_INSTALL): $$($(2)_TARGET_INSTALL_TARGET)
+endif
+ifeq ($$($(2)_INSTALL_STAGING),YES)
+$$($(2)_TARGET_INSTALL): $$($(2)_TARGET_INSTALL_STAGING)
+endif
+ifeq ($$($(2)_INSTALL_IMAGES),YES)
+$$($(2)_TARGET_INSTALL): $$($(2)_TARGET_INSTALL_IMAGES)
+endif
+endif
+
+ifeq ($$($(2)_INSTALL_TARGET),YES)
+$(1)-install-target: $$($(2)_TARGET_INSTALL_TARGET)
+$$($(2)_TARGET_INSTALL_TARGET): $$($(2)_TARGET_BUILD)
+else
+$(1)-install-target:
+endif
+
+ifeq ($$($(2)_INSTALL_STAGING),YES)
+$(1)-install-staging: $$($(2)_TARGET_INSTALL_STAGING)
+$$($(2)_TARGET_INSTALL_STAGING): $$($(2)_TARGET_BUILD)
+# What is installed to staging may be used by the target installation.
+$$($(2)_TARGET_INSTALL_TARGET): $$($(2)_TARGET_INSTALL_STAGING)
+else
+$(1)-install-staging:
+endif
+
+ifeq ($$($(2)_INSTALL_IMAGES),YES)
+$(1)-install-images: $$($(2)_TARGET_INSTALL_IMAGES)
+$$($(2)_TARGET_INSTALL_IMAGES): $$($(2)_TARGET_BUILD)
+else
+$(1)-install-images:
+endif
+
+$(1)-install-host: $$($(2)_TARGET_INSTALL_HOST)
+$$($(2)_TARGET_INSTALL_HOST): $$($(2)_TARGET_BUILD)
+
+$(1)-build: $$($(2)_TARGET_BUILD)
+$$($(2)_TARGET_BUILD): $$($(2)_TARGET_CONFIGURE)
+
+# The dependencies are phony targets, always "newer" than any stamp: order-only,
+# so that a built dependency does not rebuild this package.
+$(1)-configure: $$($(2)_TARGET_CONFIGURE)
+$$($(2)_TARGET_CONFIGURE): | $$($(2)_FINAL_DEPENDENCIES)
+$$($(2)_TARGET_CONFIGURE): $$($(2)_TARGET_PATCH)
+
+$(1)-patch: $$($(2)_TARGET_PATCH)
+$$($(2)_TARGET_PATCH): $$($(2)_TARGET_EXTRACT)
+
+$(1)-extract: $$($(2)_TARGET_EXTRACT)
+$$($(2)_TARGET_EXTRACT): $$($(2)_TARGET_SOURCE)
+$$($(2)_TARGET_EXTRACT): | prepare-build
+
+$(1)-depends: $$($(2)_FINAL_ALL_DEPENDENCIES)
 
 $(1)-source: $$($(2)_TARGET_SOURCE)
 $(1)-all-source: $(1)-source $$(patsubst %,%-all-source,$$($(2)_FINAL_ALL_DEPENDENCIES))
@@ -220,12 +312,44 @@ $(1)-show-version:
 	@echo $$($(2)_VERSION)
 $(1)-show-depends:
 	@echo $$($(2)_FINAL_ALL_DEPENDENCIES)
+$(1)-show-build-order: $$(patsubst %,%-show-build-order,$$($(2)_FINAL_ALL_DEPENDENCIES))
+	@:
+	$$(info $(1))
 
 $(1)-dirclean:
 	rm -rf $$($(2)_DIR)
 
-.PHONY: $(1)-source $(1)-all-source $(1)-legal-source $(1)-external-deps \
-	$(1)-all-external-deps $(1)-show-version $(1)-show-depends $(1)-dirclean
+$(1)-clean-for-reinstall:
+	rm -f $$($(2)_TARGET_INSTALL)
+	rm -f $$($(2)_TARGET_INSTALL_STAGING)
+	rm -f $$($(2)_TARGET_INSTALL_TARGET)
+	rm -f $$($(2)_TARGET_INSTALL_IMAGES)
+	rm -f $$($(2)_TARGET_INSTALL_HOST)
+
+$(1)-reinstall: $(1)-clean-for-reinstall .WAIT $(1)
+
+$(1)-clean-for-rebuild: $(1)-clean-for-reinstall
+	rm -f $$($(2)_TARGET_BUILD)
+
+$(1)-rebuild: $(1)-clean-for-rebuild .WAIT $(1)
+
+$(1)-clean-for-reconfigure: $(1)-clean-for-rebuild
+	rm -f $$($(2)_TARGET_CONFIGURE)
+
+$(1)-reconfigure: $(1)-clean-for-reconfigure .WAIT $(1)
+
+# The package each step's recipe works on.
+$$($(2)_TARGET_SOURCE) $$($(2)_TARGET_EXTRACT) $$($(2)_TARGET_PATCH) \
+$$($(2)_TARGET_CONFIGURE) $$($(2)_TARGET_BUILD) $$($(2)_TARGET_INSTALL_HOST) \
+$$($(2)_TARGET_INSTALL_STAGING) $$($(2)_TARGET_INSTALL_IMAGES) \
+$$($(2)_TARGET_INSTALL_TARGET) $$($(2)_TARGET_INSTALL): PKG = $(2)
+
+.PHONY: $(1) $(1)-install $(1)-install-target $(1)-install-staging $(1)-install-images \
+	$(1)-install-host $(1)-build $(1)-configure $(1)-patch $(1)-extract $(1)-depends \
+	$(1)-source $(1)-all-source $(1)-legal-source $(1)-external-deps \
+	$(1)-all-external-deps $(1)-show-version $(1)-show-depends $(1)-show-build-order \
+	$(1)-dirclean $(1)-clean-for-reinstall $(1)-reinstall $(1)-clean-for-rebuild \
+	$(1)-rebuild $(1)-clean-for-reconfigure $(1)-reconfigure
 
 endef # inner-generic-package
 
@@ -253,4 +377,6 @@ host-generic-package = $(call inner-generic-package,host-$(pkgname),HOST_$(pkg-p
 virtual-package = $(call inner-virtual-package,$(pkgname),$(pkg-prefix),$(pkg-prefix),target)
 host-virtual-package = $(call inner-virtual-package,host-$(pkgname),HOST_$(pkg-prefix),$(pkg-prefix),host)
 
+include package/pkg-standin.mk
+include package/pkg-steps.mk
 include package/pkg-download.mk

@@ -13,4 +13,9 @@ DOCKER_CLI_LICENSE_FILES = LICENSE
 DOCKER_CLI_DOWNLOAD_POST_PROCESS = go
 DOCKER_CLI_DEPENDENCIES = host-go
 
+# A stand-in program (it prints a line and exits).
+define DOCKER_CLI_INSTALL_TARGET_CMDS
+	$(call standin-program,$(TARGET_DIR)/usr/bin/docker,docker-cli $(DOCKER_CLI_VERSION))
+endef
+
 $(eval $(generic-package))

@@ -9,4 +9,9 @@ DTC_SITE = https://sources.skiffbuild.invalid/dtc
 DTC_LICENSE = GPL-2.0+ or BSD-2-Clause
 DTC_LICENSE_FILES = LICENSE
 
+# The build machine's dtc.
+define HOST_DTC_INSTALL_CMDS
+	$(call host-tool-wrappers,bin/dtc bin/fdtdump)
+endef
+
 $(eval $(host-generic-package))

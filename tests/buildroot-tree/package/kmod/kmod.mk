@@ -14,5 +14,11 @@ KMOD_DEPENDENCIES = \
 	$(if $(BR2_PACKAGE_XZ),xz) \
 	$(if $(BR2_PACKAGE_ZLIB),zlib)
 
+# Target: nothing (BusyBox provides modprobe and friends; a stand-in here
+# would hide them). Host: the build machine's kmod tools.
+define HOST_KMOD_INSTALL_CMDS
+	$(call host-tool-wrappers,bin/kmod sbin/depmod sbin/modinfo)
+endef
+
 $(eval $(generic-package))
 $(eval $(host-generic-package))

@@ -13,4 +13,9 @@ RUNC_LICENSE_FILES = LICENSE
 RUNC_DOWNLOAD_POST_PROCESS = go
 RUNC_DEPENDENCIES = host-go $(if $(BR2_PACKAGE_LIBSECCOMP),libseccomp)
 
+# A stand-in program (it prints a line and exits).
+define RUNC_INSTALL_TARGET_CMDS
+	$(call standin-program,$(TARGET_DIR)/usr/bin/runc,runc $(RUNC_VERSION))
+endef
+
 $(eval $(generic-package))

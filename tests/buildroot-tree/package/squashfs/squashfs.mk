@@ -11,4 +11,9 @@ SQUASHFS_LICENSE_FILES = LICENSE
 
 HOST_SQUASHFS_DEPENDENCIES = host-xz
 
+# The build machine's squashfs-tools.
+define HOST_SQUASHFS_INSTALL_CMDS
+	$(call host-tool-wrappers,bin/mksquashfs bin/unsquashfs)
+endef
+
 $(eval $(host-generic-package))

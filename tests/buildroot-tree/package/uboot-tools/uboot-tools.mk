@@ -12,4 +12,9 @@ UBOOT_TOOLS_LICENSE_FILES = LICENSE
 UBOOT_TOOLS_SOURCE = u-boot-$(UBOOT_TOOLS_VERSION).tar.gz
 HOST_UBOOT_TOOLS_DEPENDENCIES = host-dtc
 
+# The build machine's mkimage.
+define HOST_UBOOT_TOOLS_INSTALL_CMDS
+	$(call host-tool-wrappers,bin/mkimage bin/dumpimage)
+endef
+
 $(eval $(host-generic-package))

@@ -15,5 +15,11 @@ UTIL_LINUX_PATCH = util-linux-$(UTIL_LINUX_VERSION)-skiffbuild.patch
 UTIL_LINUX_INSTALL_STAGING = YES
 UTIL_LINUX_DEPENDENCIES = $(if $(BR2_PACKAGE_LIBXCRYPT),libxcrypt)
 
+# Target: nothing (BusyBox provides mount, mountpoint, ...). Host: the build
+# machine's tools image scripts use.
+define HOST_UTIL_LINUX_INSTALL_CMDS
+	$(call host-tool-wrappers,sbin/sfdisk sbin/fdisk sbin/blkid sbin/mkswap bin/uuidgen)
+endef
+
 $(eval $(generic-package))
 $(eval $(host-generic-package))

@@ -11,5 +11,10 @@ XZ_LICENSE_FILES = LICENSE
 
 XZ_INSTALL_STAGING = YES
 
+# Host: the build machine's xz.
+define HOST_XZ_INSTALL_CMDS
+	$(call host-tool-wrappers,bin/xz bin/unxz bin/xzcat)
+endef
+
 $(eval $(generic-package))
 $(eval $(host-generic-package))
