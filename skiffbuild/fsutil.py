@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_open", "atomic_write", "durable_replace", "digest_files", "digest_text", "sha256_file"]
+__all__ = ["atomic_open", "atomic_write", "digest_files", "digest_text", "durable_replace",
+           "sha256_file"]
 
 
 @contextlib.contextmanager
