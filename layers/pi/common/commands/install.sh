@@ -26,9 +26,15 @@ esac
 
 if [ -b "$target" ]; then
     real=$(readlink -f "$target")
-    # The device itself or any of its partitions must not be mounted.
-    if grep -q "^$real[^ ]* " /proc/mounts; then
-        echo "install: $target is mounted; unmount it first" >&2
+    # Neither the device nor any of its partitions may be mounted or used as swap.
+    # lsblk resolves /dev/root, by-uuid links and the like; /proc/mounts is the fallback.
+    if command -v lsblk >/dev/null 2>&1; then
+        used=$(lsblk -nro MOUNTPOINTS "$real" 2>/dev/null | tr -d '[:space:]')
+    else
+        used=$(grep "^$real[^ ]* " /proc/mounts /proc/swaps || true)
+    fi
+    if [ -n "$used" ]; then
+        echo "install: $target is mounted or in use; unmount it first" >&2
         exit 1
     fi
     what="block device $target"
