@@ -39,6 +39,8 @@ from .sources import query_show_info
 __all__ = ["compile_inputs", "compile_workspace", "make_args", "source_date_epoch"]
 
 _PROGRESS = re.compile(r"^>>> (\S+) (\S+) (.+)$")
+# Buildroot wraps its ">>>" lines in `tput smso`/`tput rmso` when TERM is set.
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def source_date_epoch(tree: Path) -> str:
@@ -142,6 +144,7 @@ def _make(argv: list[str], env: dict[str, str], log: Path, ws: Workspace,
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)
+            line = _ESCAPES.sub("", line)
             match = _PROGRESS.match(line.rstrip("\n"))
             if match:
                 current = match.groups()
