@@ -36,7 +36,7 @@ from .rebuild import parse_dotconfig, plan_rebuild
 from .run import build_environment, tail
 from .sources import query_show_info
 
-__all__ = ["compile_inputs", "compile_workspace", "make_args", "source_date_epoch"]
+__all__ = ["compile_inputs", "compile_links", "compile_workspace", "make_args", "source_date_epoch"]
 
 _PROGRESS = re.compile(r"^>>> (\S+) (\S+) (.+)$")
 # Buildroot wraps its ">>>" lines in `tput smso`/`tput rmso` when TERM is set.
@@ -59,21 +59,28 @@ def make_args(project: Project, environ: Mapping[str, str]) -> list[str]:
     return args + shlex.split(environ.get(ENV_MAKE_ARGS, ""))
 
 
-def _walk(root: Path | None) -> list[Path]:
-    if root is None or not root.is_dir():
-        return []
-    return sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+def _trees(ws: Workspace) -> list[Path]:
+    return [root for layer in ws.chain
+            for root in (layer.root_overlay, layer.buildroot_ext, layer.buildroot_patches,
+                         layer.kernel_patches, layer.uboot_patches)
+            if root is not None and root.is_dir()]
 
 
 def compile_inputs(ws: Workspace) -> list[Path]:
-    """Every file whose content can change what Buildroot builds for ``ws``."""
+    """Every regular file whose content can change what Buildroot builds for ``ws``."""
     files: list[Path] = [ws.paths.dotconfig, ws.paths.sources, *generated_files(ws)]
+    for root in _trees(ws):
+        files += sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
     for layer in ws.chain:
-        for root in (layer.root_overlay, layer.buildroot_ext, layer.buildroot_patches,
-                     layer.kernel_patches, layer.uboot_patches):
-            files += _walk(root)
         files += [*layer.post_build, *layer.post_image]
     return files
+
+
+def compile_links(ws: Workspace) -> dict[str, str]:
+    """Symlinks in the same trees, by target (they may dangle: /mnt/persist/... in an
+    overlay), for the task's non-file inputs."""
+    return {str(p): str(p.readlink()) for root in _trees(ws)
+            for p in sorted(root.rglob("*")) if p.is_symlink()}
 
 
 def _state(ws: Workspace) -> Path:

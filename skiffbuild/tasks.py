@@ -18,7 +18,7 @@ from doit.tools import config_changed
 
 from . import __version__, checkout
 from .checker import ContentChecker
-from .compile import compile_inputs, compile_workspace, make_args
+from .compile import compile_inputs, compile_links, compile_workspace, make_args
 from .configure import configure
 from .download import ConsoleReporter, settings_from_env, sources_verified, sync_workspace
 from .errors import SkiffError
@@ -191,7 +191,8 @@ def task_compile() -> Iterator[dict[str, Any]]:
             "file_dep": [str(p) for p in compile_inputs(ws)],
             "targets": [str(ws.paths.root / "state" / "compile.json")],
             "uptodate": [config_changed({"tree": checkout.tree_key(ws.pin),
-                                         "make": make_args(plan.project, os.environ)})],
+                                         "make": make_args(plan.project, os.environ),
+                                         "links": compile_links(ws)})],
             "params": _OFFLINE_PARAM,
             "verbosity": 2,
         }
