@@ -38,7 +38,8 @@ from .sources import query_show_info
 
 __all__ = ["compile_inputs", "compile_links", "compile_workspace", "make_args", "source_date_epoch"]
 
-_PROGRESS = re.compile(r"^>>> (\S+) (\S+) (.+)$")
+# ">>> busybox 1.37.0 Building"; virtual packages have an empty version.
+_PROGRESS = re.compile(r"^>>> (\S+) (\S*) (\S.*)$")
 # Buildroot wraps its ">>>" lines in `tput smso`/`tput rmso` when TERM is set.
 _ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 

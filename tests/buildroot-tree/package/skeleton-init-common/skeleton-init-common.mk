@@ -10,7 +10,8 @@ SKELETON_INIT_COMMON_ADD_TOOLCHAIN_DEPENDENCY = NO
 SKELETON_INIT_COMMON_ADD_SKELETON_DEPENDENCY = NO
 SKELETON_INIT_COMMON_INSTALL_STAGING = YES
 
-# The default skeleton (system/skeleton), the /usr merge links and the
+# The default skeleton (system/skeleton; its links into /proc are made here,
+# so that nothing copying this tree follows them), the /usr merge links and the
 # settings of the "System configuration" menu applied at target-finalize:
 # /etc/hostname and its /etc/hosts line, /etc/issue, the root password,
 # /bin/sh and /etc/shells.
@@ -20,6 +21,11 @@ define SKELETON_INIT_COMMON_INSTALL_TARGET_CMDS
 	$(Q)$(call SYSTEM_RSYNC,$(SKELETON_INIT_COMMON_PATH),$(TARGET_DIR))
 	$(Q)$(call SYSTEM_USR_SYMLINKS_OR_DIRS,$(TARGET_DIR))
 	$(Q)$(call SYSTEM_LIB_SYMLINK,$(TARGET_DIR))
+	$(Q)ln -snf /proc/self/mounts $(TARGET_DIR)/etc/mtab
+	$(Q)ln -snf /proc/self/fd $(TARGET_DIR)/dev/fd
+	$(Q)ln -snf /proc/self/fd/0 $(TARGET_DIR)/dev/stdin
+	$(Q)ln -snf /proc/self/fd/1 $(TARGET_DIR)/dev/stdout
+	$(Q)ln -snf /proc/self/fd/2 $(TARGET_DIR)/dev/stderr
 	$(Q)sed -i -e 's,@PATH@,$(call qstrip,$(BR2_SYSTEM_DEFAULT_PATH)),' $(TARGET_DIR)/etc/profile
 	$(Q)printf '%s\n' 'This directory is where Buildroot-style builds assemble the target' \
 		'files; the root filesystem images are made from a copy of it.' > $(TARGET_DIR_WARNING_FILE)
