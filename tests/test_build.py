@@ -155,3 +155,19 @@ def test_failing_package_is_named_with_the_log_tail(tmp_path: Path, testtree: Pi
     log = project.root / "workspaces/qemu-x86_64/logs/compile.log"
     assert f"  full log: {log}" in result.stderr
     assert not (project.root / "workspaces/qemu-x86_64/image/qemu-x86_64.img").exists()
+
+
+def test_option_change_rebuilds_only_that_package(tmp_path: Path, testtree: PinnedTree,
+                                                  upstream: FaultyServer) -> None:
+    project = build_project(tmp_path / "p", testtree, upstream)
+    project.doit("image:qemu-x86_64")
+    override = project.root / "overrides" / "workspaces" / "qemu-x86_64" / "buildroot"
+    override.mkdir(parents=True)
+    (override / "no-client").write_text("# BR2_PACKAGE_DROPBEAR_CLIENT is not set\n")
+    second = project.doit("image:qemu-x86_64")
+    assert "compile:qemu-x86_64: BR2_PACKAGE_DROPBEAR_CLIENT y -> n: option of dropbear" \
+        in second.stderr
+    assert "compile:qemu-x86_64: rebuilding dropbear (dirclean)" in second.stderr
+    assert "compile:qemu-x86_64 >>> dropbear 2026.91 Building" in second.stderr
+    assert "busybox 1.37.0 Building" not in second.stderr
+    assert "full rebuild" not in second.stderr
