@@ -199,6 +199,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise SkiffError(f"cannot run {argv[0]}: {exc.strerror}") from None
 
 
+def cmd_repro(args: argparse.Namespace) -> int:
+    """Exit 0 identical, 1 different, 2 usage or input error."""
+    from .repro import repro
+
+    project = Project.discover()
+    plan = load_plan(project, [args.workspace])
+    _run_doit([f"sources:{args.workspace}"])  # fill the shared cache once, before both builds
+    identical, _ = repro(plan.project, args.workspace, against=args.against)
+    return 0 if identical else 1
+
+
 def cmd_tryout(args: argparse.Namespace) -> int:
     from .tryout import run_tryout
 
@@ -241,6 +252,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("command_name", metavar="layer/command")
     p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("repro", help="build twice from scratch and compare, or check a "
+                                     "build against a published SHA256SUMS")
+    p.add_argument("workspace")
+    p.add_argument("--against", type=Path, metavar="SHA256SUMS")
+    p.set_defaults(func=cmd_repro)
     p = sub.add_parser("tryout", help="run the pipeline against the local Buildroot test tree")
     p.add_argument("workspaces", nargs="*", help="default: qemu-x86_64")
     p.add_argument("--task", dest="tasks", action="append", default=None,

@@ -21,7 +21,7 @@ from .checker import ContentChecker
 from .compile import compile_inputs, compile_links, compile_workspace, make_args
 from .configure import configure
 from .download import ConsoleReporter, settings_from_env, sources_verified, sync_workspace
-from .errors import SkiffError
+from .errors import BuildError, SkiffError
 from .image import assemble
 from .mirrors import MirrorMap
 from .model import BuildrootPin
@@ -29,7 +29,7 @@ from .plan import Plan, Workspace, load_plan
 from .project import ENV_OFFLINE, ENV_QUIET, ENV_STRICT, Project, flag
 
 __all__ = ["DOIT_CONFIG", "task_compile", "task_config", "task_fetch", "task_image",
-           "task_sources"]
+           "task_repro", "task_sources"]
 
 
 
@@ -213,5 +213,28 @@ def task_image() -> Iterator[dict[str, Any]]:
             "uptodate": [config_changed({"layout": repr(ws.board.image),
                                          "skiffbuild": __version__})],
             "params": _OFFLINE_PARAM,
+            "verbosity": 2,
+        }
+
+
+def _repro(ws: Workspace, project: Project) -> None:
+    from .repro import repro
+
+    identical, _ = repro(project, ws.name, echo=_echo)
+    if not identical:
+        raise BuildError(f"{ws.name} is not reproducible: see "
+                         f"{project.workspace(ws.name).root / 'repro' / 'report.json'}")
+
+
+def task_repro() -> Iterator[dict[str, Any]]:
+    """Build a workspace twice from scratch with varied environments and compare."""
+    plan = _plan()
+    yield {"name": None, "doc": "reproducibility check: two builds from scratch, compared"}
+    for ws in plan.workspaces.values():
+        yield {
+            "name": ws.name,
+            "doc": f"build {ws.name} twice and compare every artifact and partition",
+            "actions": [_action(_repro, ws, plan.project)],
+            "task_dep": [f"sources:{ws.name}"],
             "verbosity": 2,
         }
