@@ -210,6 +210,20 @@ def cmd_repro(args: argparse.Namespace) -> int:
     return 0 if identical else 1
 
 
+def cmd_nightly(args: argparse.Namespace) -> int:
+    """Exit 0 when every board was identical, 1 otherwise."""
+    from .nightly import run_nightly
+    from .repro import repro
+
+    project = Project.discover()
+    plan = load_plan(project, args.workspaces or None)
+    names = args.workspaces or sorted(plan.workspaces)
+    _run_doit([f"sources:{name}" for name in names])
+    record = run_nightly(plan.project, args.results, names, repro, date=args.date)
+    print((args.results / "summary.txt").read_text(), end="")
+    return 0 if all(b["verdict"] == "identical" for b in record["boards"].values()) else 1
+
+
 def cmd_tryout(args: argparse.Namespace) -> int:
     from .tryout import run_tryout
 
@@ -257,6 +271,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("workspace")
     p.add_argument("--against", type=Path, metavar="SHA256SUMS")
     p.set_defaults(func=cmd_repro)
+    p = sub.add_parser("nightly", help="repro for every board; keep one JSON per night and "
+                                       "render the history (summary.txt, index.html)")
+    p.add_argument("workspaces", nargs="*")
+    p.add_argument("--results", type=Path, default=Path("nightly-results"))
+    p.add_argument("--date", help="the night's name (default: today, UTC)")
+    p.set_defaults(func=cmd_nightly)
     p = sub.add_parser("tryout", help="run the pipeline against the local Buildroot test tree")
     p.add_argument("workspaces", nargs="*", help="default: qemu-x86_64")
     p.add_argument("--task", dest="tasks", action="append", default=None,
