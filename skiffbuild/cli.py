@@ -4,6 +4,8 @@
 ``skiffbuild check [--strict] [WS...]``  configure and validate without building
 ``skiffbuild sources WS [--json]`` a workspace's downloads and their cache state
 ``skiffbuild export WS FILE`` / ``import FILE``  offline bundles for air-gapped machines
+``skiffbuild pin REF [--pin NAME] [--allow-branch]`` move a Buildroot pin to a tag or commit
+``skiffbuild lock [--check] [WS...]`` write, or check, skiffbuild.lock
 ``skiffbuild run WS LAYER/CMD [ARGS]`` a layer command (boot in qemu, install to a card)
 ``skiffbuild tryout [WS...]`` the pipeline against the local Buildroot test tree
 ``skiffbuild testtree PATH`` create the Buildroot-compatible test repository
@@ -174,6 +176,40 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pin(args: argparse.Namespace) -> int:
+    from .pin import pin
+
+    pin(Project.discover(), args.ref, pin_name=args.pin, allow_branch=args.allow_branch)
+    return 0
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    from .lock import LOCK_NAME, check_lock, lock_for, write_lock
+    from .sources import workspace_sources
+
+    names = args.workspaces or sorted(load_plan(Project.discover()).workspaces)
+    if not names:
+        raise SkiffError("the project has no workspaces (manifests/boards/*.yaml) to lock")
+    plan = _configured(names)
+    current = {name: lock_for(plan.workspaces[name], plan.project,
+                              workspace_sources(plan.workspaces[name], plan.project))
+               for name in names}
+    every = not args.workspaces  # all workspaces: entries of removed boards are stale
+    if args.check:
+        drift = check_lock(plan.project, current, complete=every)
+        for line in drift:
+            print(line, file=sys.stderr)
+        if drift:
+            print(f"hint: review, then record it with: skiffbuild lock "
+                  f"{' '.join(args.workspaces)}".rstrip(), file=sys.stderr)
+            return EXIT_BUILD
+        print(f"{LOCK_NAME}: {', '.join(names)} match")
+        return 0
+    changed = write_lock(plan.project, current, replace_all=every)
+    print(f"{LOCK_NAME}: {'updated' if changed else 'unchanged'} ({', '.join(names)})")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """A layer command (SkiffOS's cmd/<layer>/<command>) with the workspace's context."""
     plan = load_plan(Project.discover(), [args.workspace])
@@ -261,6 +297,18 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="verify an export archive and load it into the cache")
     p.add_argument("file", type=Path)
     p.set_defaults(func=cmd_import)
+    p = sub.add_parser("pin", help="point a Buildroot pin at a tag or commit")
+    p.add_argument("ref", metavar="tag-or-commit")
+    p.add_argument("--pin", default="buildroot",
+                   help="the pin to change: manifests/<PIN>.yaml (default: buildroot)")
+    p.add_argument("--allow-branch", action="store_true",
+                   help="accept a branch name (pins its current commit)")
+    p.set_defaults(func=cmd_pin)
+    p = sub.add_parser("lock", help="write skiffbuild.lock, or check the workspaces against it")
+    p.add_argument("workspaces", nargs="*", help="default: all")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 listing every difference from the lock; write nothing")
+    p.set_defaults(func=cmd_lock)
     p = sub.add_parser("run", help="run a layer command, e.g. virt/qemu/run")
     p.add_argument("workspace")
     p.add_argument("command_name", metavar="layer/command")

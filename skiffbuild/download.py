@@ -29,6 +29,7 @@ from .dlcache import DownloadCache, mismatches
 from .errors import SkiffError
 from .fsutil import atomic_write
 from .hashes import Expected, MultiHasher
+from .lock import refuse_unlocked
 from .mirrors import MirrorMap
 from .plan import Workspace
 from .project import ENV_JOBS, ENV_OFFLINE, ENV_PRIMARY_SITE, Project, flag
@@ -304,6 +305,10 @@ def sync_workspace(ws: Workspace, project: Project, settings: FetchSettings,
     """The sources:<ws> action: every download present and verified, then the record."""
     sources = workspace_sources(ws, project)
     fetch_all(sources, DownloadCache.of(project), settings, reporter, ws.name)
+    # After the downloads (verified against their .hash files, so they are in the
+    # cache for review and `skiffbuild lock`), before the record that marks
+    # sources:<ws> done: a hash that differs from skiffbuild.lock stops the build.
+    refuse_unlocked(ws, project, sources)
     atomic_write(ws.paths.sources, json.dumps(
         {"workspace": ws.name, "sources": [s.to_json() for s in sources]}, indent=1) + "\n")
     return sources

@@ -23,6 +23,7 @@ from .configure import configure
 from .download import ConsoleReporter, settings_from_env, sources_verified, sync_workspace
 from .errors import BuildError, SkiffError
 from .image import assemble
+from .lock import lock_path
 from .mirrors import MirrorMap
 from .model import BuildrootPin
 from .plan import Plan, Workspace, load_plan
@@ -156,7 +157,8 @@ def task_sources() -> Iterator[dict[str, Any]]:
             "name": ws.name,
             "doc": f"download and verify the sources of {ws.name}",
             "actions": [_action(_sources, ws, plan.project)],
-            "file_dep": [str(ws.paths.dotconfig)],
+            "file_dep": [str(ws.paths.dotconfig),
+                         *([str(lock)] if (lock := lock_path(plan.project)).is_file() else [])],
             "targets": [str(ws.paths.sources)],
             # Cheap (stat-based) re-verification every run: a damaged cache file
             # is caught before a build uses it.
