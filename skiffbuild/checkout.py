@@ -40,6 +40,7 @@ from skiffbuild.model import BuildrootPin
 
 __all__ = [
     "STAMP_NAME",
+    "apply_series",
     "checkout",
     "mirror_dir",
     "patch_digest",
@@ -306,18 +307,26 @@ def _failed_files(err: str) -> list[str]:
     return files
 
 
-def _apply_patches(work: Path, pin: BuildrootPin) -> None:
-    for patch in pin.patches:
+def apply_series(work: Path, patches: Sequence[Path], at: str, hint: str,
+                 display: Callable[[Path], str] = str) -> None:
+    """Apply ``patches`` in order in the work tree ``work``; the first that fails is
+    named with the files it failed on."""
+    for patch in patches:
         applied = _git(["-C", str(work), "apply", "--whitespace=nowarn", str(patch.resolve())])
         if applied.ok:
             continue
         files = _failed_files(applied.err)
         where = f" to {', '.join(files)}" if files else ""
         raise BuildError(
-            f"Buildroot patch {patch} does not apply{where} at commit {pin.commit[:12]}:\n"
+            f"Buildroot patch {display(patch)} does not apply{where} at {at}:\n"
             + "\n".join(f"  {ln}" for ln in applied.err.strip().splitlines()[:20]),
-            hint=f"refresh the patch against the pinned commit, or drop it from {pin.manifest}",
+            hint=hint,
         )
+
+
+def _apply_patches(work: Path, pin: BuildrootPin) -> None:
+    apply_series(work, pin.patches, f"commit {pin.commit[:12]}",
+                 f"refresh the patch against the pinned commit, or drop it from {pin.manifest}")
 
 
 def _build_tree(work: Path, mirror: Path, pin: BuildrootPin, digest: str) -> None:

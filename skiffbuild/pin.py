@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from . import checkout
-from .checkout import _FETCH_REFSPECS, _failed_files, _git, _in, _locked, _short_error
+from .checkout import _FETCH_REFSPECS, _git, _in, _locked, _short_error
 from .errors import ProblemsError, SkiffError, closest
 from .fsutil import atomic_write
 from .manifest import DEFAULT_PIN, load_document, patch_series
@@ -172,20 +172,9 @@ def _check_patches(mirror: Path, commit: str, patches: tuple[Path, ...], shown: 
         if not done:
             raise SkiffError(f"cannot check out {commit} from {mirror}: "
                              f"{_short_error(cloned.err)}")
-        for patch in patches:
-            path = str(patch.resolve())
-            checked = _git(["-C", str(work), "apply", "--check", "--whitespace=nowarn", path])
-            if checked.ok:
-                checked = _git(["-C", str(work), "apply", "--whitespace=nowarn", path])
-            if checked.ok:
-                continue
-            files = _failed_files(checked.err)
-            where = f" to {', '.join(files)}" if files else ""
-            raise SkiffError(
-                f"Buildroot patch {project.display(patch)} does not apply{where} at {shown}:\n"
-                + "\n".join(f"  {ln}" for ln in checked.err.strip().splitlines()[:20]),
-                hint=f"refresh the patch against {shown} or drop it from the series; "
-                f"{manifest} was not changed")
+        checkout.apply_series(work, patches, shown,
+                              f"refresh the patch against {shown} or drop it from the series; "
+                              f"{manifest} was not changed", display=project.display)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
