@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import MAKE_SOURCES, DoitProject, PinnedTree, make_doit_project, ran
+from conftest import DoitProject, PinnedTree, make_doit_project, ran, use_standin_pi_kernel
 from httpserver import FaultyServer
 
 from skiffbuild.boot import boot_disk
@@ -62,19 +61,7 @@ def test_qemu_image_boots_with_overlay_marker_and_persist(
 def test_pi4_image_layout_and_filesystems(tmp_path: Path, testtree: PinnedTree,
                                           upstream: FaultyServer) -> None:
     project = build_project(tmp_path / "p", testtree, upstream)
-    # The layer pins the real Raspberry Pi kernel tarball's hash; the test tree's stand-in
-    # tarball of that name has other bytes, so this copy of the layer names the stand-in's.
-    site = tmp_path / "site"
-    subprocess.run([str(MAKE_SOURCES), str(site)], check=True, capture_output=True)
-    hash_file = project.root / "layers/pi/common/buildroot_patches/linux/linux.hash"
-    lines = []
-    for line in hash_file.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 3 and not line.startswith("#") and (site / "linux" / parts[2]).is_file():
-            digest = hashlib.sha256((site / "linux" / parts[2]).read_bytes()).hexdigest()
-            line = f"sha256  {digest}  {parts[2]}"
-        lines.append(line)
-    hash_file.write_text("\n".join(lines) + "\n")
+    use_standin_pi_kernel(project, tmp_path / "site")
     project.doit("image:pi4")
     image_dir = project.root / "workspaces/pi4/image"
     disk = image_dir / "pi4.img"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PinnedTree, make_doit_project
+from conftest import PinnedTree, make_doit_project, use_standin_pi_kernel
 from httpserver import FaultyServer
 
 from skiffbuild.repro import parse_sums
@@ -53,6 +53,17 @@ def test_bundled_qemu_board_is_identical_then_a_clock_is_caught(
     assert check.returncode == 1  # the published set came from the clock-writing build
     assert parse_sums(sums.read_text()).keys() == {
         "qemu-x86_64.img", "partitions/boot.vfat", "partitions/persist.ext4"}
+
+
+def test_bundled_pi4_board_is_identical(tmp_path: Path, testtree: PinnedTree,
+                                        upstream: FaultyServer) -> None:
+    project = project_for(tmp_path, testtree, upstream)
+    use_standin_pi_kernel(project, tmp_path / "site")
+    result = project.skiffbuild("repro", "pi4")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((project.root / "workspaces/pi4/repro/report.json").read_text())
+    assert report["verdict"] == "identical"
+    assert len(report["artifacts"]) == 4  # disk, boot, rootfs, persist
 
 
 def test_against_a_missing_file_is_a_usage_error(tmp_path: Path, testtree: PinnedTree,
