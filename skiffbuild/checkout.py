@@ -39,11 +39,18 @@ from skiffbuild.mirrors import MirrorMap, normalise_url
 from skiffbuild.model import BuildrootPin
 
 __all__ = [
+    "SHA_RE",
     "STAMP_NAME",
     "apply_series",
     "checkout",
+    "fetch_refs",
+    "git_in",
+    "has_object",
+    "locked",
     "mirror_dir",
     "patch_digest",
+    "run_git",
+    "short_error",
     "stamp_path",
     "tree_dir",
     "tree_key",
@@ -52,7 +59,7 @@ __all__ = [
 
 STAMP_NAME = ".skiffbuild-tree.json"
 _STAMP_FORMAT = 1
-_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 _PIN_HINT = "pin a full commit SHA (skiffbuild pin <tag>)"
 # Keeps a fetched pinned commit reachable even if upstream drops its branch.
 _PIN_REF = "refs/skiffbuild/pins/"
@@ -130,7 +137,7 @@ class _Result:
         return self.status == 0
 
 
-def _git(args: Sequence[str], *, network: bool = False) -> _Result:
+def run_git(args: Sequence[str], *, network: bool = False) -> _Result:
     # No working directory: every call names its repository with -C or
     # --git-dir, so a broken cache can never make git find the project's repo.
     env = _NETWORK_ENV if network else {**_LOCAL_ENV, **_NETWORK_ENV}
@@ -140,12 +147,12 @@ def _git(args: Sequence[str], *, network: bool = False) -> _Result:
     return _Result(status, str(out), str(err))
 
 
-def _in(repo: Path, *args: str, network: bool = False) -> _Result:
+def git_in(repo: Path, *args: str, network: bool = False) -> _Result:
     """git on a bare repository (the mirror), named explicitly."""
-    return _git(["--git-dir", str(repo), *args], network=network)
+    return run_git(["--git-dir", str(repo), *args], network=network)
 
 
-def _short_error(err: str) -> str:
+def short_error(err: str) -> str:
     """The line of git's stderr that says what went wrong, without the noise."""
     lines = [line.strip() for line in err.splitlines() if line.strip()]
     picked = [ln for ln in lines if ln.startswith(("fatal:", "error:"))] or lines[-1:]
@@ -154,7 +161,7 @@ def _short_error(err: str) -> str:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -165,12 +172,12 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _require_full_sha(commit: str, where: str) -> None:
-    if not _SHA_RE.match(commit):
+    if not SHA_RE.match(commit):
         raise SkiffError(f"{where}: commit {commit!r} is not a full 40-hex commit SHA", _PIN_HINT)
 
 
-def _has_object(mirror: Path, sha: str) -> bool:
-    return _in(mirror, "cat-file", "-e", sha).ok
+def has_object(mirror: Path, sha: str) -> bool:
+    return git_in(mirror, "cat-file", "-e", sha).ok
 
 
 def _remove_tree(path: Path) -> None:
@@ -185,9 +192,9 @@ def _init_mirror(mirror: Path) -> None:
     mirror.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{mirror.name}-", dir=mirror.parent))
     try:
-        made = _git(["init", "--quiet", "--bare", str(tmp)])
+        made = run_git(["init", "--quiet", "--bare", str(tmp)])
         if not made.ok:
-            raise BuildError(f"cannot create git mirror {mirror}: {_short_error(made.err)}")
+            raise BuildError(f"cannot create git mirror {mirror}: {short_error(made.err)}")
         os.rename(tmp, mirror)
     except BaseException:
         _remove_tree(tmp)
@@ -195,7 +202,7 @@ def _init_mirror(mirror: Path) -> None:
 
 
 def _mirror_is_valid(mirror: Path) -> bool:
-    result = _in(mirror, "rev-parse", "--is-bare-repository")
+    result = git_in(mirror, "rev-parse", "--is-bare-repository")
     return result.ok and result.out.strip() == "true"
 
 
@@ -207,29 +214,29 @@ def update_mirror(url: str, mirrors: MirrorMap, cache: Path, commit: str) -> Pat
     """
     _require_full_sha(commit, url)
     mirror = mirror_dir(cache, url)
-    with _locked(mirror.with_name(mirror.name + ".lock")):
+    with locked(mirror.with_name(mirror.name + ".lock")):
         if mirror.exists() and not _mirror_is_valid(mirror):
             # Only damage from outside can cause this (we create it atomically).
             _remove_tree(mirror)
         if not mirror.exists():
             _init_mirror(mirror)
-        elif _has_object(mirror, commit):
+        elif has_object(mirror, commit):
             _keep_pinned(mirror, commit)
             return mirror
 
         failures: list[str] = []
         for candidate in mirrors.candidates(url):
-            fetched = _in(
+            fetched = git_in(
                 mirror, "fetch", "--force", "--quiet", candidate, *_FETCH_REFSPECS, network=True
             )
             if not fetched.ok:
-                failures.append(f"  {candidate}: {_short_error(fetched.err)}")
+                failures.append(f"  {candidate}: {short_error(fetched.err)}")
                 continue
-            if not _has_object(mirror, commit):
+            if not has_object(mirror, commit):
                 # Not on any branch or tag: ask for it by name, which servers
                 # that allow fetching any reachable SHA will honour.
-                _in(mirror, "fetch", "--quiet", candidate, commit, network=True)
-            if _has_object(mirror, commit):
+                git_in(mirror, "fetch", "--quiet", candidate, commit, network=True)
+            if has_object(mirror, commit):
                 _keep_pinned(mirror, commit)
                 return mirror
             failures.append(f"  {candidate}: fetched, but it has no commit {commit}")
@@ -242,7 +249,7 @@ def update_mirror(url: str, mirrors: MirrorMap, cache: Path, commit: str) -> Pat
 
 
 def _keep_pinned(mirror: Path, commit: str) -> None:
-    _in(mirror, "update-ref", _PIN_REF + commit, commit)
+    git_in(mirror, "update-ref", _PIN_REF + commit, commit)
 
 
 # ----------------------------------------------------------------- checkout
@@ -276,7 +283,7 @@ def _stamp_text(pin: BuildrootPin, digest: str) -> str:
 def _check_tag(mirror: Path, pin: BuildrootPin, log: Callable[[str], None]) -> None:
     if not pin.tag:
         return
-    found = _in(mirror, "rev-parse", "--verify", "--quiet", f"refs/tags/{pin.tag}^{{commit}}")
+    found = git_in(mirror, "rev-parse", "--verify", "--quiet", f"refs/tags/{pin.tag}^{{commit}}")
     if not found.ok:
         log(f"warning: tag {pin.tag} is not in {pin.url}; the pin stays at {pin.commit}")
     elif found.out.strip() != pin.commit:
@@ -312,7 +319,7 @@ def apply_series(work: Path, patches: Sequence[Path], at: str, hint: str,
     """Apply ``patches`` in order in the work tree ``work``; the first that fails is
     named with the files it failed on."""
     for patch in patches:
-        applied = _git(["-C", str(work), "apply", "--whitespace=nowarn", str(patch.resolve())])
+        applied = run_git(["-C", str(work), "apply", "--whitespace=nowarn", str(patch.resolve())])
         if applied.ok:
             continue
         files = _failed_files(applied.err)
@@ -333,14 +340,14 @@ def _build_tree(work: Path, mirror: Path, pin: BuildrootPin, digest: str) -> Non
     """Clone, check out, patch and stamp ``work``; raise on any failure."""
     # --local hard-links objects instead of borrowing them (no alternates),
     # so the tree stays valid when renamed or when the mirror is pruned.
-    cloned = _git(["clone", "--quiet", "--no-checkout", "--local", str(mirror), str(work)])
+    cloned = run_git(["clone", "--quiet", "--no-checkout", "--local", str(mirror), str(work)])
     if not cloned.ok:
-        raise BuildError(f"cannot clone {mirror}: {_short_error(cloned.err)}")
-    done = _git(["-C", str(work), "checkout", "--quiet", "--detach", pin.commit])
+        raise BuildError(f"cannot clone {mirror}: {short_error(cloned.err)}")
+    done = run_git(["-C", str(work), "checkout", "--quiet", "--detach", pin.commit])
     if not done.ok:
-        raise BuildError(f"cannot check out {pin.commit} from {mirror}: {_short_error(done.err)}")
+        raise BuildError(f"cannot check out {pin.commit} from {mirror}: {short_error(done.err)}")
     _apply_patches(work, pin)
-    head = _git(["-C", str(work), "rev-parse", "HEAD"])
+    head = run_git(["-C", str(work), "rev-parse", "HEAD"])
     if not head.ok or head.out.strip() != pin.commit:
         raise BuildError(
             f"checkout of {pin.url} ended at {head.out.strip() or '?'}, not {pin.commit}"
@@ -374,11 +381,11 @@ def checkout(
 
     root = final.parent
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / f"{final.name}.lock"):
+    with locked(root / f"{final.name}.lock"):
         if _stamp_matches(final / STAMP_NAME, pin, digest):
             return final  # another process finished it while we waited
         mirror = update_mirror(pin.url, mirrors, cache, pin.commit)
-        kind = _in(mirror, "cat-file", "-t", pin.commit)
+        kind = git_in(mirror, "cat-file", "-t", pin.commit)
         if kind.out.strip() != "commit":
             raise SkiffError(
                 f"{pin.manifest}: {pin.commit} in {pin.url} is a {kind.out.strip() or 'missing'}"
@@ -409,3 +416,26 @@ def checkout(
             _remove_tree(work)
             raise
     return final
+
+
+def fetch_refs(url: str, mirrors: MirrorMap, cache: Path) -> Path:
+    """Refresh every head and tag of ``url`` into its bare mirror (the one
+    ``checkout`` uses); the first candidate of the mirror map that answers wins."""
+    mirror = mirror_dir(cache, url)
+    with locked(mirror.with_name(mirror.name + ".lock")):
+        if mirror.exists() and not _mirror_is_valid(mirror):
+            shutil.rmtree(mirror, ignore_errors=True)  # damaged from outside
+        if not mirror.exists():
+            _init_mirror(mirror)
+        failures: list[str] = []
+        for candidate in mirrors.candidates(url):
+            fetched = git_in(mirror, "fetch", "--force", "--quiet", candidate, *_FETCH_REFSPECS,
+                          network=True)
+            if fetched.ok:
+                return mirror
+            failures.append(f"  {candidate}: {short_error(fetched.err)}")
+    raise SkiffError(
+        f"cannot fetch the branches and tags of {url}; tried:\n" + "\n".join(failures),
+        hint="check the URL, or add a reachable copy to the mirror map "
+        f"({mirrors.source or '$SKIFFBUILD_MIRRORS'})",
+    )

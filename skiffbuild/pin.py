@@ -21,14 +21,14 @@ from pathlib import Path
 import yaml
 
 from . import checkout
-from .checkout import _FETCH_REFSPECS, _git, _in, _locked, _short_error
+from .checkout import fetch_refs, git_in, run_git, short_error
 from .errors import ProblemsError, SkiffError, closest
 from .fsutil import atomic_write
 from .manifest import DEFAULT_PIN, load_document, patch_series
 from .mirrors import MirrorMap
 from .project import Project
 
-__all__ = ["PinChange", "buildroot_version", "fetch_refs", "near_tags", "pin", "rewrite_pin_text"]
+__all__ = ["PinChange", "buildroot_version", "near_tags", "pin", "rewrite_pin_text"]
 
 _HEX_RE = re.compile(r"^[0-9a-fA-F]{4,40}$")
 _VERSION_RE = re.compile(r"^export\s+BR2_VERSION\s*:=\s*(\S+)", re.MULTILINE)
@@ -54,33 +54,10 @@ class PinChange:
 # ------------------------------------------------------------------- mirror
 
 
-def fetch_refs(url: str, mirrors: MirrorMap, cache: Path) -> Path:
-    """Refresh every head and tag of ``url`` into its bare mirror (the one
-    ``checkout`` uses); the first candidate of the mirror map that answers wins."""
-    mirror = checkout.mirror_dir(cache, url)
-    with _locked(mirror.with_name(mirror.name + ".lock")):
-        if mirror.exists() and not checkout._mirror_is_valid(mirror):
-            shutil.rmtree(mirror, ignore_errors=True)  # damaged from outside
-        if not mirror.exists():
-            checkout._init_mirror(mirror)
-        failures: list[str] = []
-        for candidate in mirrors.candidates(url):
-            fetched = _in(mirror, "fetch", "--force", "--quiet", candidate, *_FETCH_REFSPECS,
-                          network=True)
-            if fetched.ok:
-                return mirror
-            failures.append(f"  {candidate}: {_short_error(fetched.err)}")
-    raise SkiffError(
-        f"cannot fetch the branches and tags of {url}; tried:\n" + "\n".join(failures),
-        hint="check the URL, or add a reachable copy to the mirror map "
-        f"({mirrors.source or '$SKIFFBUILD_MIRRORS'})",
-    )
-
-
 def _refs(mirror: Path, prefix: str) -> dict[str, tuple[str, bool]]:
     """Short ref name -> (the object it peels to, annotated tag?), for ``refs/tags``
     or ``refs/heads``."""
-    listed = _in(mirror, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)",
+    listed = git_in(mirror, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)",
                  prefix)
     out: dict[str, tuple[str, bool]] = {}
     for line in listed.out.splitlines():
@@ -111,7 +88,7 @@ def _resolve(mirror: Path, url: str, ref: str, allow_branch: bool, current_tag: 
     """(full commit SHA, tag to record) for ``ref``."""
     tags = _refs(mirror, "refs/tags")
     if ref in tags:
-        sha = _in(mirror, "rev-parse", "--verify", "--quiet", f"refs/tags/{ref}^{{commit}}")
+        sha = git_in(mirror, "rev-parse", "--verify", "--quiet", f"refs/tags/{ref}^{{commit}}")
         if not sha.ok:
             raise SkiffError(f"tag {ref} of {url} does not point at a commit")
         return sha.out.strip(), ref
@@ -124,13 +101,13 @@ def _resolve(mirror: Path, url: str, ref: str, allow_branch: bool, current_tag: 
                              "to pin the branch's current commit")
         sha = heads[ref][0]
     elif _HEX_RE.match(ref):
-        if len(ref) == 40 and not checkout._has_object(mirror, ref.lower()):
+        if len(ref) == 40 and not checkout.has_object(mirror, ref.lower()):
             # On no branch or tag: ask for it by name, as checkout does.
             checkout.update_mirror(url, mirrors, cache, ref.lower())
-        found = _in(mirror, "rev-parse", "--verify", "--quiet", f"{ref.lower()}^{{commit}}")
+        found = git_in(mirror, "rev-parse", "--verify", "--quiet", f"{ref.lower()}^{{commit}}")
         sha = found.out.strip()
         if not found.ok or not sha.startswith(ref.lower()):
-            ambiguous = _in(mirror, "rev-parse", "--verify", f"{ref.lower()}^{{commit}}")
+            ambiguous = git_in(mirror, "rev-parse", "--verify", f"{ref.lower()}^{{commit}}")
             if "ambiguous" in ambiguous.err:
                 raise SkiffError(f"abbreviated commit {ref} is ambiguous in {url}",
                                  hint="give more digits, or the full SHA")
@@ -149,7 +126,7 @@ def _resolve(mirror: Path, url: str, ref: str, allow_branch: bool, current_tag: 
 
 def buildroot_version(mirror: Path, commit: str) -> str:
     """``BR2_VERSION`` from the top Makefile at ``commit``, or "unknown"."""
-    shown = _in(mirror, "show", f"{commit}:Makefile")
+    shown = git_in(mirror, "show", f"{commit}:Makefile")
     match = _VERSION_RE.search(shown.out) if shown.ok else None
     return match.group(1) if match else "unknown"
 
@@ -166,12 +143,12 @@ def _check_patches(mirror: Path, commit: str, patches: tuple[Path, ...], shown: 
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".tmp-pin-", dir=root))
     try:
-        cloned = _git(["clone", "--quiet", "--no-checkout", "--shared", str(mirror), str(work)])
-        done = cloned.ok and _git(["-C", str(work), "checkout", "--quiet", "--detach",
+        cloned = run_git(["clone", "--quiet", "--no-checkout", "--shared", str(mirror), str(work)])
+        done = cloned.ok and run_git(["-C", str(work), "checkout", "--quiet", "--detach",
                                    commit]).ok
         if not done:
             raise SkiffError(f"cannot check out {commit} from {mirror}: "
-                             f"{_short_error(cloned.err)}")
+                             f"{short_error(cloned.err)}")
         checkout.apply_series(work, patches, shown,
                               f"refresh the patch against {shown} or drop it from the series; "
                               f"{manifest} was not changed", display=project.display)
@@ -295,7 +272,7 @@ def pin(project: Project, ref: str, *, pin_name: str = DEFAULT_PIN, allow_branch
 
     change = PinChange(file, old_commit, new_commit, old_tag, new_tag,
                        buildroot_version(mirror, old_commit)
-                       if checkout._SHA_RE.match(old_commit) else "unknown",
+                       if checkout.SHA_RE.match(old_commit) else "unknown",
                        buildroot_version(mirror, new_commit), changed)
     if not changed:
         echo(f"{shown_file}: already at {shown} (Buildroot {change.new_version}); unchanged")
