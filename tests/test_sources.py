@@ -155,3 +155,31 @@ def test_external_tree_packages_are_listed(tmp_path: Path, testtree: PinnedTree,
         "layers/skiff/core/buildroot_ext/package/hello/hello.hash:1"
     assert hello["verified"]
     assert (project.root / "cache/dl/hello/hello-1.0.tar.gz").read_bytes() == data
+
+
+def test_lock_check_and_refusal_through_the_cli(tmp_path: Path, testtree: PinnedTree,
+                                                upstream: FaultyServer) -> None:
+    project = sources_project(tmp_path / "p", testtree, upstream)
+    unverified = project.skiffbuild("lock", "qemu-x86_64")
+    assert unverified.returncode == 2
+    assert "hint: run: doit sources:qemu-x86_64" in unverified.stderr
+    project.doit("sources:qemu-x86_64")
+    written = project.skiffbuild("lock", "qemu-x86_64")
+    assert written.returncode == 0, written.stderr
+    assert written.stdout.strip() == "skiffbuild.lock: updated (qemu-x86_64)"
+    clean = project.skiffbuild("lock", "--check", "qemu-x86_64")
+    assert (clean.returncode, clean.stdout.strip()) == (0, "skiffbuild.lock: qemu-x86_64 match")
+
+    lock = project.root / "skiffbuild.lock"
+    text = lock.read_text()
+    listing = json.loads(project.skiffbuild("sources", "qemu-x86_64", "--json").stdout)
+    busybox = next(row for row in listing if row["package"] == "busybox")
+    real = next(h["hash"] for h in busybox["hashes"] if h["type"] == "sha256")
+    lock.write_text(text.replace(real, "f" * 64))
+    drift = project.skiffbuild("lock", "--check", "qemu-x86_64")
+    assert drift.returncode == 1
+    assert f"busybox/{busybox['file']}: sha256 changed" in drift.stderr
+    # The build refuses the locked-out hash (the lock file is an input of sources:<ws>).
+    refused = project.doit("sources:qemu-x86_64", check=False)
+    assert refused.returncode == 1
+    assert busybox["file"] in refused.stderr and "f" * 64 in refused.stderr
