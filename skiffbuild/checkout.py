@@ -206,6 +206,15 @@ def _mirror_is_valid(mirror: Path) -> bool:
     return result.ok and result.out.strip() == "true"
 
 
+def _open_mirror(mirror: Path) -> None:
+    """Create the bare mirror if needed (call with its lock held)."""
+    if mirror.exists() and not _mirror_is_valid(mirror):
+        # Only damage from outside can cause this (we create it atomically).
+        _remove_tree(mirror)
+    if not mirror.exists():
+        _init_mirror(mirror)
+
+
 def update_mirror(url: str, mirrors: MirrorMap, cache: Path, commit: str) -> Path:
     """Make the bare mirror of ``url`` hold ``commit``; return the mirror's path.
 
@@ -215,12 +224,8 @@ def update_mirror(url: str, mirrors: MirrorMap, cache: Path, commit: str) -> Pat
     _require_full_sha(commit, url)
     mirror = mirror_dir(cache, url)
     with locked(mirror.with_name(mirror.name + ".lock")):
-        if mirror.exists() and not _mirror_is_valid(mirror):
-            # Only damage from outside can cause this (we create it atomically).
-            _remove_tree(mirror)
-        if not mirror.exists():
-            _init_mirror(mirror)
-        elif has_object(mirror, commit):
+        _open_mirror(mirror)
+        if has_object(mirror, commit):
             _keep_pinned(mirror, commit)
             return mirror
 
@@ -423,14 +428,11 @@ def fetch_refs(url: str, mirrors: MirrorMap, cache: Path) -> Path:
     ``checkout`` uses); the first candidate of the mirror map that answers wins."""
     mirror = mirror_dir(cache, url)
     with locked(mirror.with_name(mirror.name + ".lock")):
-        if mirror.exists() and not _mirror_is_valid(mirror):
-            shutil.rmtree(mirror, ignore_errors=True)  # damaged from outside
-        if not mirror.exists():
-            _init_mirror(mirror)
+        _open_mirror(mirror)
         failures: list[str] = []
         for candidate in mirrors.candidates(url):
             fetched = git_in(mirror, "fetch", "--force", "--quiet", candidate, *_FETCH_REFSPECS,
-                          network=True)
+                             network=True)
             if fetched.ok:
                 return mirror
             failures.append(f"  {candidate}: {short_error(fetched.err)}")

@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable
-from fnmatch import fnmatch
 from importlib import resources
 from pathlib import Path
 
@@ -103,7 +102,6 @@ class _Assembler:
                 continue
             matches = sorted(p for p in self.images.glob(source) if p.is_file()) \
                 if any(c in source for c in "*?[") else [self.images / source]
-            matches = [m for m in matches if fnmatch(m.name, Path(source).name)]
             if not matches or not all(m.is_file() for m in matches):
                 raise SkiffError(f"{self.ws.name}: partition {part.name}: no file {source} in "
                                  f"{self.images}",

@@ -8,7 +8,6 @@ overrides/workspaces/<ws>/.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,12 +58,6 @@ class Workspace:
             ],
             "output": str(self.paths.root),
         }
-
-    def digest(self) -> str:
-        from .fsutil import digest_files, digest_text
-
-        return digest_text(json.dumps(self.config_key(), sort_keys=True),
-                           digest_files(self.inputs()))
 
 
 @dataclass(frozen=True)
