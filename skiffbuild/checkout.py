@@ -18,8 +18,6 @@ project), with ``-dirty`` when patches were applied. That is intended.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -27,14 +25,14 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
 from skiffbuild.errors import BuildError, SkiffError
-from skiffbuild.fsutil import atomic_write, sha256_file
+from skiffbuild.fsutil import atomic_write, locked, sha256_file
 from skiffbuild.mirrors import MirrorMap, normalise_url
 from skiffbuild.model import BuildrootPin
 
@@ -159,16 +157,6 @@ def short_error(err: str) -> str:
     text = "; ".join(picked) or "git failed without a message"
     return text if len(text) <= 300 else text[:297] + "..."
 
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _require_full_sha(commit: str, where: str) -> None:

@@ -17,14 +17,13 @@ verified, locked and never holding a file that failed its hashes.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fsutil import atomic_write
+from .fsutil import atomic_write, locked
 from .hashes import Expected, hash_file
 from .project import Project
 from .sources import Source
@@ -72,14 +71,8 @@ class DownloadCache:
 
     @contextlib.contextmanager
     def lock(self, source: Source) -> Iterator[None]:
-        directory = self.root / source.dl_dir
-        directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / f".{source.file}.lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with locked(self.root / source.dl_dir / f".{source.file}.lock"):
+            yield
 
     def remember(self, source: Source, digests: dict[str, str]) -> None:
         atomic_write(self._record(source), json.dumps(

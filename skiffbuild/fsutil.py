@@ -8,15 +8,25 @@ rename. A killed process therefore never leaves a half-written file behind.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 __all__ = ["atomic_open", "atomic_write", "digest_files", "digest_text", "durable_replace",
-           "sha256_file"]
+           "held_locks", "locked", "sha256_file"]
+
+# Locks taken with inherit=True by each thread: the commands it runs inherit them.
+_held = threading.local()
+
+
+def held_locks() -> tuple[int, ...]:
+    """File descriptors of the inheritable locks this thread holds (for ``pass_fds``)."""
+    return tuple(getattr(_held, "fds", ()))
 
 
 @contextlib.contextmanager
@@ -52,6 +62,47 @@ def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> bool:
     with atomic_open(path, mode) as f:
         f.write(raw)
     return True
+
+
+@contextlib.contextmanager
+def locked(path: Path, holder: str = "", waiting: Callable[[str], None] | None = None,
+           inherit: bool = False) -> Iterator[None]:
+    """Hold an exclusive flock(2) on ``path`` (created if missing) for the block.
+
+    The kernel drops the lock when its holder dies, even by ``kill -9``, so a
+    lock file never needs cleaning. With ``holder``, the holder writes that
+    text into the lock file; a process that has to wait first calls
+    ``waiting`` with what the current holder wrote, so a blocked run can say
+    who it is waiting for.
+
+    With ``inherit``, commands this thread runs (``held_locks``) inherit the
+    lock: a flock lasts while any descriptor of it is open, so a make
+    orphaned by a ``kill -9`` of its parent keeps its workspace locked until
+    it exits, and no second make starts in the same output directory.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                handle.seek(0)
+                waiting(handle.read().strip() or "another process")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        fds = getattr(_held, "fds", [])
+        _held.fds = fds
+        if inherit:
+            fds.append(handle.fileno())
+        try:
+            if holder:
+                handle.truncate(0)
+                handle.write(holder + "\n")
+                handle.flush()
+            yield
+        finally:
+            if inherit:
+                fds.remove(handle.fileno())
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def durable_replace(source: Path, target: Path) -> None:
