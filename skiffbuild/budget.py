@@ -1,0 +1,65 @@
+"""The CPU budget shared by the Buildroot builds of one run.
+
+``doit -n N`` runs N task actions at once, and nothing shares make's job
+tokens between separate Buildroot makes: Buildroot passes its own
+``-j$(PARALLEL_JOBS)`` to every package build (reference/doit.md §5). So the
+orchestrator splits the machine: each of the builds that can run at the same
+time gets ``BR2_JLEVEL = budget // concurrent`` (at least 1), where the
+budget is ``SKIFFBUILD_CPUS`` or the CPUs this process may run on, and
+``concurrent`` is the number of compile tasks this run selected, capped by
+doit's worker count. ``BR2_JLEVEL`` goes on make's command line, where it
+wins over ``.config`` without changing it, so it changes no output and is
+not an input of the compile task.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+from .errors import SkiffError
+
+__all__ = ["ENV_CPUS", "cpu_budget", "doit_workers", "jlevel", "note_concurrent_builds"]
+
+ENV_CPUS = "SKIFFBUILD_CPUS"
+
+# How many compile tasks this run selected; the progress reporter learns it
+# from doit's task graph before anything runs. None: not known.
+_selected_builds: int | None = None
+
+
+def note_concurrent_builds(count: int) -> None:
+    global _selected_builds
+    _selected_builds = count
+
+
+def cpu_budget(environ: Mapping[str, str]) -> int:
+    value = environ.get(ENV_CPUS, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise SkiffError(f"{ENV_CPUS}={value!r} is not a positive number of CPUs")
+        return int(value)
+    return len(os.sched_getaffinity(0))
+
+
+def doit_workers(argv: Sequence[str]) -> int:
+    """doit's ``-n N`` / ``--process=N`` from a command line (1 without it)."""
+    workers = 1
+    args = list(argv)
+    for i, arg in enumerate(args):
+        value = None
+        if arg in ("-n", "--process") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--process="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-n") and arg[2:].isdigit():
+            value = arg[2:]
+        if value is not None and value.isdigit():
+            workers = max(1, int(value))
+    return workers
+
+
+def jlevel(environ: Mapping[str, str], argv: Sequence[str]) -> int:
+    workers = doit_workers(argv)
+    concurrent = min(workers, _selected_builds) if _selected_builds else workers
+    return max(1, cpu_budget(environ) // max(1, concurrent))

@@ -1,0 +1,47 @@
+"""skiffbuild.budget: BR2_JLEVEL split among the builds that run at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from skiffbuild import budget
+from skiffbuild.errors import SkiffError
+
+
+@pytest.mark.parametrize(("argv", "workers"), [
+    (["doit", "image:pi4"], 1),
+    (["doit", "-n", "3", "image:pi4"], 3),
+    (["doit", "-n4", "image"], 4),
+    (["doit", "--process=2", "image"], 2),
+    (["doit", "--process", "5", "image"], 5),
+    (["doit", "-n", "0", "image"], 1),
+    (["doit", "image:-n"], 1),
+])
+def test_doit_workers(argv: list[str], workers: int) -> None:
+    assert budget.doit_workers(argv) == workers
+
+
+@pytest.mark.parametrize(("cpus", "argv", "selected", "jobs"), [
+    ("8", ["doit", "image:pi4"], 1, 8),            # one build: every CPU
+    ("8", ["doit", "-n", "2", "image"], 2, 4),      # two at once: half each
+    ("8", ["doit", "-n", "4", "image"], 2, 4),      # more workers than builds
+    ("8", ["doit", "-n", "2", "image"], 5, 4),      # more builds than workers
+    ("2", ["doit", "-n", "3", "image"], 3, 1),      # never below one
+    ("8", ["doit", "-n", "2", "image"], None, 4),   # not known: assume every worker builds
+])
+def test_jlevel_splits_the_budget(cpus: str, argv: list[str], selected: int | None,
+                                  jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget, "_selected_builds", selected)
+    assert budget.jlevel({"SKIFFBUILD_CPUS": cpus}, argv) == jobs
+
+
+def test_default_budget_is_the_usable_cpus() -> None:
+    import os
+
+    assert budget.cpu_budget({}) == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_bad_budget_is_a_user_error(value: str) -> None:
+    with pytest.raises(SkiffError, match=f"SKIFFBUILD_CPUS='{value}' is not a positive"):
+        budget.cpu_budget({"SKIFFBUILD_CPUS": value})
