@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -28,7 +27,7 @@ from pathlib import Path
 from . import checkout
 from .configure import generated_files
 from .errors import BuildError
-from .fsutil import atomic_write, sha256_file
+from .fsutil import atomic_write, held_locks, sha256_file
 from .kconfig import buildroot_kconfig, externals_of
 from .plan import Workspace
 from .project import ENV_MAKE_ARGS, Project
@@ -88,48 +87,62 @@ def _state(ws: Workspace) -> Path:
     return ws.paths.root / "state"
 
 
+def _built_configs(ws: Workspace) -> list[Path]:
+    """What output/ may hold: the last finished build's configuration and, if a build
+    was interrupted or failed since, the configuration it had started building."""
+    return [p for p in (_state(ws) / "last-build.config", _state(ws) / "building.config")
+            if p.is_file()]
+
+
 def _prepare(ws: Workspace, project: Project, tree: Path, run_make: Callable[[list[str]], None],
              echo: Callable[[str], None]) -> None:
     """Clean what Buildroot would otherwise get wrong after a configuration change."""
-    last = _state(ws) / "last-build.config"
-    if not last.is_file():
-        return
-    old = parse_dotconfig(last.read_text())
     new = parse_dotconfig(ws.paths.dotconfig.read_text())
-    if old == new:
+    olds = [old for path in _built_configs(ws)
+            if (old := parse_dotconfig(path.read_text())) != new]
+    if not olds:
         return
     kconf = buildroot_kconfig(tree, ws.paths.output)
     built = set(query_show_info(ws, project))
-    decision = plan_rebuild(old, new, kconf, tree, externals_of(ws.paths.output), built)
-    for reason in decision.reasons:
+    full, packages, reasons = False, set(), {}
+    for old in olds:
+        decision = plan_rebuild(old, new, kconf, tree, externals_of(ws.paths.output), built)
+        full |= decision.full
+        packages.update(decision.packages)
+        reasons.update(dict.fromkeys(decision.reasons))
+    for reason in reasons:
         echo(f"compile:{ws.name}: {reason}")
-    if decision.full:
+    if full:
         echo(f"compile:{ws.name}: full rebuild (make clean), because of the changes above")
         run_make(["clean"])
-    elif decision.packages:
-        echo(f"compile:{ws.name}: rebuilding {', '.join(decision.packages)} (dirclean)")
-        run_make([f"{pkg}-dirclean" for pkg in decision.packages])
+    elif packages:
+        echo(f"compile:{ws.name}: rebuilding {', '.join(sorted(packages))} (dirclean)")
+        run_make([f"{pkg}-dirclean" for pkg in sorted(packages)])
 
 
 def compile_workspace(ws: Workspace, project: Project, environ: Mapping[str, str],
-                      echo: Callable[[str], None]) -> None:
+                      echo: Callable[[str], None], progress: Callable[[str], None] | None = None,
+                      jobs: int | None = None) -> None:
+    """Build ``ws``; ``progress`` gets the ``>>>`` steps, ``jobs`` is its BR2_JLEVEL."""
     tree = checkout.tree_dir(project.cache, ws.pin)
     log = ws.paths.logs / "compile.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     epoch = source_date_epoch(tree)
     env = build_environment({"SOURCE_DATE_EPOCH": epoch,
                              "GIT_CEILING_DIRECTORIES": str(tree.parent)}, base=environ)
-    extra = make_args(project, environ)
+    # Ours first: a BR2_JLEVEL in SKIFFBUILD_MAKE_ARGS comes later and wins.
+    extra = ([f"BR2_JLEVEL={jobs}"] if jobs else []) + make_args(project, environ)
+    step = progress or (lambda text: echo(f"compile:{ws.name} {text}"))
 
     def run_make(goals: list[str]) -> None:
-        _make(["make", "-C", str(ws.paths.output), *extra, *goals], env, log, ws, echo)
+        _make(["make", "-C", str(ws.paths.output), *extra, *goals], env, log, ws, step)
 
     _prepare(ws, project, tree, run_make, echo)
-    # Until this build succeeds, the recorded configuration is not the built one.
-    (_state(ws) / "last-build.config").unlink(missing_ok=True)
+    # Until this build succeeds, output/ may hold parts of this configuration too.
+    atomic_write(_state(ws) / "building.config", ws.paths.dotconfig.read_bytes())
     run_make([])
-    _state(ws).mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ws.paths.dotconfig, _state(ws) / "last-build.config")
+    atomic_write(_state(ws) / "last-build.config", ws.paths.dotconfig.read_bytes())
+    (_state(ws) / "building.config").unlink()
     images = ws.paths.output / "images"
     atomic_write(_state(ws) / "compile.json", json.dumps({
         "workspace": ws.name, "source_date_epoch": int(epoch),
@@ -139,16 +152,18 @@ def compile_workspace(ws: Workspace, project: Project, environ: Mapping[str, str
 
 
 def _make(argv: list[str], env: dict[str, str], log: Path, ws: Workspace,
-          echo: Callable[[str], None]) -> None:
+          step: Callable[[str], None]) -> None:
     """Run make, log everything, show ``>>>`` progress, name the failing package."""
     current = None
     started = time.monotonic()
-    with open(log, "a") as out:
+    # Line-buffered: after a kill -9 the log still ends where make was.
+    with open(log, "a", buffering=1) as out:
         out.write(f"\n$ {shlex.join(argv)}\n")
         out.flush()
         proc = subprocess.Popen(["sh", "-c", 'umask 022 && exec "$@"', "sh", *argv],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env, text=True, errors="replace")
+                                stdin=subprocess.DEVNULL, env=env, text=True, errors="replace",
+                                pass_fds=held_locks())
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)
@@ -156,9 +171,9 @@ def _make(argv: list[str], env: dict[str, str], log: Path, ws: Workspace,
             match = _PROGRESS.match(line.rstrip("\n"))
             if match:
                 current = match.groups()
-                echo(f"compile:{ws.name} >>> {' '.join(current)}")
+                step(f">>> {' '.join(current)}")
             elif line.startswith(">>>   "):
-                echo(f"compile:{ws.name} >>> {line[6:].strip()}")
+                step(f">>> {line[6:].strip()}")
         status = proc.wait()
         out.write(f"# exit {status} after {time.monotonic() - started:.1f}s\n")
     if status != 0:

@@ -11,12 +11,17 @@ the same inputs give the same bytes on any machine of the same tool set
 (their versions are recorded in build-info.json).
 
 Outputs under ``workspaces/<ws>/image/``: ``<ws>.img``, ``partitions/*``,
-``SHA256SUMS`` (disk and every partition) and ``build-info.json``; each is
-written under a temporary name and renamed into place.
+``SHA256SUMS`` (disk and every partition) and ``build-info.json``. Everything
+is built under ``image/.tmp`` first; only then are ``SHA256SUMS`` and
+``build-info.json`` removed, the new files renamed into place, and those two
+written last, so a directory with a ``SHA256SUMS`` always matches it. A full
+disk stops the task with a message that says so, and the temporary files
+are removed whatever happens.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -32,7 +37,7 @@ from .fsutil import atomic_write, digest_files, durable_replace, sha256_file
 from .model import Partition
 from .plan import Workspace
 from .project import Project
-from .run import run
+from .run import run, tail
 
 __all__ = ["assemble", "tool_versions"]
 
@@ -61,8 +66,9 @@ def tool_versions() -> dict[str, str]:
 
 class _Assembler:
     def __init__(self, ws: Workspace, project: Project, epoch: int,
-                 echo: Callable[[str], None]) -> None:
+                 echo: Callable[[str], None], jobs: int | None) -> None:
         self.ws, self.project, self.epoch, self.echo = ws, project, epoch, echo
+        self.jobs = jobs
         self.images = ws.paths.output / "images"
         self.work = ws.paths.root / "image"
         self.tmp = self.work / ".tmp"
@@ -149,9 +155,12 @@ class _Assembler:
         stage = self.stage(part)
         env = {k: v for k, v in self.env.items() if k != "SOURCE_DATE_EPOCH"}
         # SOURCE_DATE_EPOCH and -mkfs-time/-all-time together are fatal in 4.5.1.
+        # -reproducible makes the bytes independent of the number of processors.
+        processors = ["-processors", str(self.jobs)] if self.jobs else []
         self.tool(["mksquashfs", stage, out, "-noappend", "-comp", "gzip", "-b", "131072",
                    "-reproducible", "-all-root", "-no-xattrs", "-mkfs-time", str(self.epoch),
-                   "-all-time", str(self.epoch), "-quiet", "-no-progress"], "mksquashfs", env)
+                   "-all-time", str(self.epoch), "-quiet", "-no-progress", *processors],
+                  "mksquashfs", env)
 
     def ext4(self, part: Partition, out: Path) -> None:
         stage = self.stage(part)
@@ -243,27 +252,54 @@ def _copy_sparse(image: Path, disk, offset: int) -> None:
             position += len(block)
 
 
-def assemble(ws: Workspace, project: Project, echo: Callable[[str], None]) -> Path:
-    """The image:<ws> action. Returns the disk image's path."""
+def assemble(ws: Workspace, project: Project, echo: Callable[[str], None],
+             jobs: int | None = None) -> Path:
+    """The image:<ws> action. Returns the disk image's path; ``jobs`` caps mksquashfs."""
     state = ws.paths.root / "state" / "compile.json"
     try:
         compiled = json.loads(state.read_text())
     except (OSError, ValueError):
         raise SkiffError(f"workspace '{ws.name}' has not been compiled",
                          hint=f"run: doit compile:{ws.name}") from None
-    asm = _Assembler(ws, project, int(compiled["source_date_epoch"]), echo)
+    asm = _Assembler(ws, project, int(compiled["source_date_epoch"]), echo, jobs)
+    try:
+        built, disk = _build(asm)
+        return _publish(asm, built, disk, compiled)
+    except (OSError, BuildError) as exc:
+        if _disk_full(exc, asm.log, asm.work):
+            raise _full_disk_error(asm, exc) from None
+        raise
+    finally:
+        shutil.rmtree(asm.tmp, ignore_errors=True)
+
+
+def _build(asm: _Assembler) -> tuple[list[tuple[Partition, Path]], Path]:
+    """Every partition and the disk, under .tmp."""
+    ws = asm.ws
     builders = {"vfat": asm.vfat, "ext4": asm.ext4, "squashfs": asm.squashfs, "raw": asm.raw}
     built: list[tuple[Partition, Path]] = []
     for part in ws.board.image.partitions:
         out = asm.tmp / f"{part.name}.{_EXT[part.filesystem]}"
         builders[part.filesystem](part, out)
         built.append((part, out))
-        echo(f"image:{ws.name}: partition {part.name} ({part.filesystem}) "
-             f"{out.stat().st_size} bytes")
+        asm.echo(f"image:{ws.name}: partition {part.name} ({part.filesystem}) "
+                 f"{out.stat().st_size} bytes")
     disk = asm.tmp / f"{ws.name}.img"
     asm.disk(built, disk)
+    return built, disk
+
+
+def _publish(asm: _Assembler, built: list[tuple[Partition, Path]], disk: Path,
+             compiled: dict) -> Path:
+    """Rename the new files into place; SHA256SUMS goes first and comes back last."""
+    for marker in ("SHA256SUMS", "build-info.json"):
+        (asm.work / marker).unlink(missing_ok=True)
     final_parts = asm.work / "partitions"
     final_parts.mkdir(parents=True, exist_ok=True)
+    names = {image.name for _part, image in built}
+    for stale in final_parts.iterdir():  # a partition the layout no longer has
+        if stale.name not in names:
+            stale.unlink()
     sums = []
     for _part, image in built:
         target = final_parts / image.name
@@ -272,12 +308,40 @@ def assemble(ws: Workspace, project: Project, echo: Callable[[str], None]) -> Pa
     target = asm.work / disk.name
     durable_replace(disk, target)
     sums.insert(0, (sha256_file(target), disk.name))
-    atomic_write(asm.work / "SHA256SUMS", "".join(f"{h}  {n}\n" for h, n in sums))
     atomic_write(asm.work / "build-info.json", json.dumps(
-        _build_info(ws, project, compiled, sums), indent=1) + "\n")
-    shutil.rmtree(asm.tmp, ignore_errors=True)
-    echo(f"image:{ws.name}: {target} ({target.stat().st_size} bytes)")
+        _build_info(asm.ws, asm.project, compiled, sums), indent=1) + "\n")
+    atomic_write(asm.work / "SHA256SUMS", "".join(f"{h}  {n}\n" for h, n in sums))
+    asm.echo(f"image:{asm.ws.name}: {target} ({target.stat().st_size} bytes)")
     return target
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+_FULL_TEXT = tuple(os.strerror(code) for code in _FULL)
+
+
+def _disk_full(exc: BaseException, log: Path, work: Path) -> bool:
+    """Called before .tmp is removed, while the space is still taken."""
+    if isinstance(exc, OSError):
+        return exc.errno in _FULL
+    if any(text in line for line in tail(log, 40) for text in _FULL_TEXT):
+        return True
+    # Not every tool names the cause (mtools says only that a write failed).
+    return work.is_dir() and shutil.disk_usage(work).free < _MIB
+
+
+def _full_disk_error(asm: _Assembler, exc: BaseException) -> BuildError:
+    free = shutil.disk_usage(asm.work).free if asm.work.is_dir() else 0
+    layout = sum(p.size for p in asm.ws.board.image.partitions)
+    if isinstance(exc, OSError):
+        what = f"{exc.strerror} writing {exc.filename or 'the disk image'}"
+    else:
+        what = str(exc).split(";")[0]
+    return BuildError(
+        f"image:{asm.ws.name}: the disk holding {asm.work} is full ({free >> 20} MiB free): "
+        f"{what}. No image was written under its final name, and the temporary files "
+        "were removed.",
+        hint=f"free some space (assembling this image needs up to about "
+             f"{2 * layout >> 20} MiB) and run the task again")
 
 
 def _build_info(ws: Workspace, project: Project, compiled: dict,

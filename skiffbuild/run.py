@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import BuildError
+from .fsutil import held_locks
 
 __all__ = ["build_environment", "run", "tail"]
 
@@ -73,7 +74,7 @@ def run(argv: Sequence[str | os.PathLike[str]], *, log: Path, cwd: Path | None =
                 proc = subprocess.run(full, cwd=cwd, env=dict(env) if env is not None else None,
                                       stdout=subprocess.PIPE if capture else f,
                                       stderr=subprocess.STDOUT if not capture else f,
-                                      stdin=source, check=False)
+                                      stdin=source, check=False, pass_fds=held_locks())
         except FileNotFoundError as exc:
             raise BuildError(f"{what or args[0]}: cannot run {args[0]}: {exc.strerror}") from None
         f.write(f"# exit {proc.returncode} after {time.monotonic() - started:.2f}s\n")

@@ -3,7 +3,10 @@
 ``dodo.py`` at the project root re-exports this module, so ``doit list``,
 ``doit config:pi4`` and ``doit -n 2 image:pi4 image:qemu-x86_64`` work from
 the checkout. Up-to-date checks key on content (``ContentChecker``) and on
-``config_changed`` of the non-file facts of each plan.
+``config_changed`` of the non-file facts of each plan. Every workspace task
+runs under ``state.guarded`` (workspace lock, completion record as a
+target), doit's state is committed task by task (``statedb``), and output
+goes through the per-workspace status board (``progress``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 from doit.tools import config_changed
 
-from . import __version__, checkout
+from . import __version__, budget, checkout
 from .checker import ContentChecker
 from .compile import compile_inputs, compile_links, compile_workspace, make_args
 from .configure import configure
@@ -27,7 +30,9 @@ from .lock import lock_path
 from .mirrors import MirrorMap
 from .model import BuildrootPin
 from .plan import Plan, Workspace, load_plan
+from .progress import SkiffReporter, board
 from .project import ENV_OFFLINE, ENV_QUIET, ENV_STRICT, Project, flag
+from .state import guarded, record_path
 
 __all__ = ["DOIT_CONFIG", "task_compile", "task_config", "task_fetch", "task_image",
            "task_repro", "task_sources"]
@@ -53,11 +58,13 @@ def _doit_config() -> dict[str, Any]:
     project.state_dir.mkdir(parents=True, exist_ok=True)
     return {
         # sqlite3 merges concurrent writers instead of failing or losing state
-        # (reference/doit.md, trap c); dbm may silently be dbm.dumb.
-        "backend": "sqlite3",
+        # (reference/doit.md, trap c); dbm may silently be dbm.dumb. This one
+        # also commits each task as it finishes (statedb).
+        "backend": "skiff-sqlite3",
         "dep_file": str(project.state_dir / "doit.sqlite3"),
         "check_file_uptodate": ContentChecker,
         "par_type": "thread",
+        "reporter": SkiffReporter,
         "default_tasks": ["config"],
     }
 
@@ -72,12 +79,32 @@ def _action(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], b
         try:
             fn(*args, **kwargs)
         except SkiffError as exc:
-            print(exc.render(), file=sys.stderr)
+            _echo(exc.render())
             return False
         return True
 
     action.__name__ = fn.__name__
     return action
+
+
+def _workspace_task(stage: str, ws: Workspace, fn: Callable[..., None], *,
+                    doc: str, file_dep: list[str], targets: list[str],
+                    facts: Any = None, uptodate: list[Any] | None = None) -> dict[str, Any]:
+    """A task of one workspace: guarded by its lock, with a completion record as a target
+    (``state``); ``facts`` are the non-file inputs (also its ``config_changed``)."""
+    name = f"{stage}:{ws.name}"
+    plan = _plan()
+    work = functools.partial(fn, ws, plan.project)
+    return {
+        "name": ws.name,
+        "doc": doc,
+        "actions": [_action(guarded, name, ws.paths, file_dep, facts, work, _echo)],
+        "file_dep": file_dep,
+        "targets": [*targets, str(record_path(ws.paths, stage))],
+        "uptodate": uptodate if uptodate is not None else [config_changed(facts)],
+        "params": _OFFLINE_PARAM,
+        "verbosity": 2,
+    }
 
 
 def _fetch(pin: BuildrootPin, project: Project) -> None:
@@ -104,7 +131,7 @@ _OFFLINE_PARAM = [{"name": "offline", "long": "offline", "type": bool, "default"
 
 
 def _echo(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    board().message(text)
 
 
 def _sources(ws: Workspace, project: Project) -> None:
@@ -136,16 +163,11 @@ def task_config() -> Iterator[dict[str, Any]]:
     yield {"name": None, "doc": "merge fragments and write Buildroot's .config per workspace"}
     for ws in plan.workspaces.values():
         stamp = checkout.stamp_path(plan.project.cache, ws.pin)
-        yield {
-            "name": ws.name,
-            "doc": f"configure {ws.name}: {ws.board.description}",
-            "actions": [_action(_configure, ws, plan.project)],
-            "file_dep": [*map(str, ws.inputs()), str(stamp)],
-            "targets": [str(ws.paths.defconfig), str(ws.paths.dotconfig)],
-            "uptodate": [config_changed(ws.config_key())],
-            "params": _OFFLINE_PARAM,
-            "verbosity": 2,
-        }
+        yield _workspace_task(
+            "config", ws, _configure, doc=f"configure {ws.name}: {ws.board.description}",
+            file_dep=[*map(str, ws.inputs()), str(stamp)],
+            targets=[str(ws.paths.defconfig), str(ws.paths.dotconfig)],
+            facts=ws.config_key())
 
 
 def task_sources() -> Iterator[dict[str, Any]]:
@@ -153,19 +175,14 @@ def task_sources() -> Iterator[dict[str, Any]]:
     plan = _plan()
     yield {"name": None, "doc": "download and verify every source into cache/dl"}
     for ws in plan.workspaces.values():
-        yield {
-            "name": ws.name,
-            "doc": f"download and verify the sources of {ws.name}",
-            "actions": [_action(_sources, ws, plan.project)],
-            "file_dep": [str(ws.paths.dotconfig),
-                         *([str(lock)] if (lock := lock_path(plan.project)).is_file() else [])],
-            "targets": [str(ws.paths.sources)],
+        lock = lock_path(plan.project)
+        yield _workspace_task(
+            "sources", ws, _sources, doc=f"download and verify the sources of {ws.name}",
+            file_dep=[str(ws.paths.dotconfig), *([str(lock)] if lock.is_file() else [])],
+            targets=[str(ws.paths.sources)],
             # Cheap (stat-based) re-verification every run: a damaged cache file
             # is caught before a build uses it.
-            "uptodate": [functools.partial(_verified, ws, plan.project)],
-            "params": _OFFLINE_PARAM,
-            "verbosity": 2,
-        }
+            uptodate=[functools.partial(_verified, ws, plan.project)])
 
 
 def _verified(ws: Workspace, project: Project, task: object = None,
@@ -174,11 +191,15 @@ def _verified(ws: Workspace, project: Project, task: object = None,
 
 
 def _compile(ws: Workspace, project: Project) -> None:
-    compile_workspace(ws, project, os.environ, _echo)
+    def progress(text: str) -> None:
+        board().status(ws.name, f"compile:{ws.name}", text)
+
+    compile_workspace(ws, project, os.environ, _echo, progress,
+                      jobs=budget.jlevel(os.environ, sys.argv))
 
 
 def _image(ws: Workspace, project: Project) -> None:
-    assemble(ws, project, _echo)
+    assemble(ws, project, _echo, jobs=budget.jlevel(os.environ, sys.argv))
 
 
 def task_compile() -> Iterator[dict[str, Any]]:
@@ -186,18 +207,12 @@ def task_compile() -> Iterator[dict[str, Any]]:
     plan = _plan()
     yield {"name": None, "doc": "run Buildroot out of tree (O=workspaces/<ws>/output)"}
     for ws in plan.workspaces.values():
-        yield {
-            "name": ws.name,
-            "doc": f"build {ws.name} with Buildroot",
-            "actions": [_action(_compile, ws, plan.project)],
-            "file_dep": [str(p) for p in compile_inputs(ws)],
-            "targets": [str(ws.paths.root / "state" / "compile.json")],
-            "uptodate": [config_changed({"tree": checkout.tree_key(ws.pin),
-                                         "make": make_args(plan.project, os.environ),
-                                         "links": compile_links(ws)})],
-            "params": _OFFLINE_PARAM,
-            "verbosity": 2,
-        }
+        yield _workspace_task(
+            "compile", ws, _compile, doc=f"build {ws.name} with Buildroot",
+            file_dep=[str(p) for p in compile_inputs(ws)],
+            targets=[str(ws.paths.root / "state" / "compile.json")],
+            facts={"tree": checkout.tree_key(ws.pin), "make": make_args(plan.project, os.environ),
+                   "links": compile_links(ws)})
 
 
 def task_image() -> Iterator[dict[str, Any]]:
@@ -206,17 +221,11 @@ def task_image() -> Iterator[dict[str, Any]]:
     yield {"name": None, "doc": "assemble the reproducible disk image per workspace"}
     for ws in plan.workspaces.values():
         work = ws.paths.root / "image"
-        yield {
-            "name": ws.name,
-            "doc": f"disk image of {ws.name}: {ws.board.description}",
-            "actions": [_action(_image, ws, plan.project)],
-            "file_dep": [str(ws.paths.root / "state" / "compile.json")],
-            "targets": [str(work / f"{ws.name}.img"), str(work / "SHA256SUMS")],
-            "uptodate": [config_changed({"layout": repr(ws.board.image),
-                                         "skiffbuild": __version__})],
-            "params": _OFFLINE_PARAM,
-            "verbosity": 2,
-        }
+        yield _workspace_task(
+            "image", ws, _image, doc=f"disk image of {ws.name}: {ws.board.description}",
+            file_dep=[str(ws.paths.root / "state" / "compile.json")],
+            targets=[str(work / f"{ws.name}.img"), str(work / "SHA256SUMS")],
+            facts={"layout": repr(ws.board.image), "skiffbuild": __version__})
 
 
 def _repro(ws: Workspace, project: Project) -> None:

@@ -88,15 +88,19 @@ def doit_project(tmp_path: Path, testtree: PinnedTree) -> DoitProject:
     return make_doit_project(tmp_path / "project", testtree)
 
 
-@pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[FaultyServer]:
+def serve_sources(site: Path) -> FaultyServer:
     """The test tree's stand-in upstream files, served in dl/<dl_dir>/<file> layout."""
-    site = tmp_path / "site"
     subprocess.run([str(MAKE_SOURCES), str(site)], check=True, capture_output=True)
     server = FaultyServer()
     for path in site.rglob("*"):
         if path.is_file():
             server.files["/" + str(path.relative_to(site))] = path.read_bytes()
+    return server
+
+
+@pytest.fixture
+def upstream(tmp_path: Path) -> Iterator[FaultyServer]:
+    server = serve_sources(tmp_path / "site")
     yield server
     server.stop()
 
