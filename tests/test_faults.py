@@ -133,6 +133,30 @@ def test_kill_9_during_compile_then_rerun_redoes_only_the_rest(
     assert ran(project.doit(f"image:{QEMU}").stdout)[f"image:{QEMU}"] is False
 
 
+def test_interrupted_reconfiguration_is_not_taken_for_built(
+        tmp_path: Path, testtree: PinnedTree, site: Site, serial: DoitProject) -> None:
+    """Build A, start B and kill it mid-package, go back to A: the package B touched is
+    rebuilt for A, though A is what doit's state and the last finished build say."""
+    project = project_at(tmp_path / "p", testtree, site)
+    project.doit(f"image:{QEMU}")
+    override = project.root / "overrides" / "workspaces" / QEMU / "buildroot"
+    override.mkdir(parents=True)
+    (override / "no-client").write_text("# BR2_PACKAGE_DROPBEAR_CLIENT is not set\n")
+    ws = project.root / "workspaces" / QEMU
+    run = _start(project, f"image:{QEMU}", SKIFFBUILD_MAKE_ARGS="TESTTREE_SLOW_PKG=dropbear:60")
+    _wait_for(ws / "logs" / "compile.log", "TESTTREE_SLOW_PKG: dropbear takes", run)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    (override / "no-client").unlink()
+
+    again = project.doit(f"image:{QEMU}")
+    assert ran(again.stdout)[f"compile:{QEMU}"] is True
+    assert f"compile:{QEMU}: BR2_PACKAGE_DROPBEAR_CLIENT n -> y: option of dropbear" \
+        in again.stderr
+    assert f"compile:{QEMU}: rebuilding dropbear (dirclean)" in again.stderr
+    assert sums(project, QEMU) == sums(serial, QEMU)
+
+
 def test_killed_run_leaves_make_holding_the_workspace_and_the_rerun_waits(
         tmp_path: Path, testtree: PinnedTree, site: Site, serial: DoitProject) -> None:
     project = project_at(tmp_path / "p", testtree, site)
