@@ -29,8 +29,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import git
-
 from skiffbuild.errors import BuildError, SkiffError
 from skiffbuild.fsutil import atomic_write, locked, sha256_file
 from skiffbuild.mirrors import MirrorMap, normalise_url
@@ -138,6 +136,8 @@ class _Result:
 def run_git(args: Sequence[str], *, network: bool = False) -> _Result:
     # No working directory: every call names its repository with -C or
     # --git-dir, so a broken cache can never make git find the project's repo.
+    import git  # here: a no-op run, which runs no git, does not pay for GitPython
+
     env = _NETWORK_ENV if network else {**_LOCAL_ENV, **_NETWORK_ENV}
     status, out, err = git.Git().execute(
         ["git", *args], with_extended_output=True, with_exceptions=False, env=env

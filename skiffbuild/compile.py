@@ -17,6 +17,7 @@ sources), so an unchanged workspace never reaches make.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -35,7 +36,8 @@ from .rebuild import parse_dotconfig, plan_rebuild
 from .run import build_environment, tail
 from .sources import query_show_info
 
-__all__ = ["compile_inputs", "compile_links", "compile_workspace", "make_args", "source_date_epoch"]
+__all__ = ["compile_inputs", "compile_links", "compile_workspace", "list_tree", "make_args",
+           "source_date_epoch"]
 
 # ">>> busybox 1.37.0 Building"; virtual packages have an empty version.
 _PROGRESS = re.compile(r"^>>> (\S+) (\S*) (\S.*)$")
@@ -66,21 +68,40 @@ def _trees(ws: Workspace) -> list[Path]:
             if root is not None and root.is_dir()]
 
 
-def compile_inputs(ws: Workspace) -> list[Path]:
-    """Every regular file whose content can change what Buildroot builds for ``ws``."""
+TreeLister = Callable[[Path], tuple[list[Path], dict[str, str]]]
+
+
+def list_tree(root: Path) -> tuple[list[Path], dict[str, str]]:
+    """Regular files under ``root`` and its symlinks (path -> target), sorted, one walk."""
+    files, links = [], {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in (*dirnames, *filenames):  # a symlink to a directory is in dirnames
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                links[path] = os.readlink(path)
+            elif name in filenames and os.path.isfile(path):
+                files.append(Path(path))
+    return sorted(files), dict(sorted(links.items()))
+
+
+def compile_inputs(ws: Workspace, lister: TreeLister = list_tree) -> list[Path]:
+    """Every regular file whose content can change what Buildroot builds for ``ws``.
+
+    ``lister`` may be a memoised ``list_tree``: the task creators list layers
+    shared by many workspaces once per run.
+    """
     files: list[Path] = [ws.paths.dotconfig, ws.paths.sources, *generated_files(ws)]
     for root in _trees(ws):
-        files += sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+        files += lister(root)[0]
     for layer in ws.chain:
         files += [*layer.post_build, *layer.post_image]
     return files
 
 
-def compile_links(ws: Workspace) -> dict[str, str]:
+def compile_links(ws: Workspace, lister: TreeLister = list_tree) -> dict[str, str]:
     """Symlinks in the same trees, by target (they may dangle: /mnt/persist/... in an
     overlay), for the task's non-file inputs."""
-    return {str(p): str(p.readlink()) for root in _trees(ws)
-            for p in sorted(root.rglob("*")) if p.is_symlink()}
+    return {path: target for root in _trees(ws) for path, target in lister(root)[1].items()}
 
 
 def _state(ws: Workspace) -> Path:

@@ -20,10 +20,11 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlparse
 
-import requests
+if TYPE_CHECKING:
+    import requests
 
 from .dlcache import DownloadCache, mismatches
 from .errors import SkiffError
@@ -128,6 +129,9 @@ _local = threading.local()
 
 
 def _session() -> requests.Session:
+    # Imported here: a no-op run, which downloads nothing, does not pay for requests.
+    import requests
+
     if not hasattr(_local, "session"):
         _local.session = requests.Session()
     return _local.session
@@ -159,6 +163,8 @@ def _copy_local(url: str, part: Path, hasher: MultiHasher, source: Source,
 def _http(url: str, part: Path, algorithms: set[str], source: Source,
           settings: FetchSettings, reporter: Reporter) -> MultiHasher:
     """Stream ``url`` into ``part``, resuming with Range after a broken transfer."""
+    import requests
+
     delay = settings.backoff
     last_error = ""
     for attempt in range(settings.attempts):

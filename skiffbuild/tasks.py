@@ -21,7 +21,7 @@ from doit.tools import config_changed
 
 from . import __version__, budget, checkout
 from .checker import ContentChecker
-from .compile import compile_inputs, compile_links, compile_workspace, make_args
+from .compile import compile_inputs, compile_links, compile_workspace, list_tree, make_args
 from .configure import configure
 from .download import ConsoleReporter, settings_from_env, sources_verified, sync_workspace
 from .errors import BuildError, SkiffError
@@ -206,13 +206,14 @@ def task_compile() -> Iterator[dict[str, Any]]:
     """Run the pinned Buildroot for a workspace (only when its inputs changed)."""
     plan = _plan()
     yield {"name": None, "doc": "run Buildroot out of tree (O=workspaces/<ws>/output)"}
+    lister = functools.cache(list_tree)  # layers are shared: walk each tree once
     for ws in plan.workspaces.values():
         yield _workspace_task(
             "compile", ws, _compile, doc=f"build {ws.name} with Buildroot",
-            file_dep=[str(p) for p in compile_inputs(ws)],
+            file_dep=[str(p) for p in compile_inputs(ws, lister)],
             targets=[str(ws.paths.root / "state" / "compile.json")],
             facts={"tree": checkout.tree_key(ws.pin), "make": make_args(plan.project, os.environ),
-                   "links": compile_links(ws)})
+                   "links": compile_links(ws, lister)})
 
 
 def task_image() -> Iterator[dict[str, Any]]:
