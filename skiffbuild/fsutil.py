@@ -8,6 +8,7 @@ rename. A killed process therefore never leaves a half-written file behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 __all__ = ["atomic_open", "atomic_write", "digest_files", "digest_text", "durable_replace",
-           "held_locks", "locked", "sha256_file"]
+           "extents", "held_locks", "locked", "sha256_file"]
 
 # Locks taken with inherit=True by each thread: the commands it runs inherit them.
 _held = threading.local()
@@ -101,8 +102,11 @@ def locked(path: Path, holder: str = "", waiting: Callable[[str], None] | None =
             yield
         finally:
             if inherit:
+                # No LOCK_UN: that would unlock a child's copy too. Closing drops
+                # this process's hold; the lock ends when the last copy closes.
                 fds.remove(handle.fileno())
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            else:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def durable_replace(source: Path, target: Path) -> None:
@@ -115,11 +119,50 @@ def durable_replace(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
+def extents(f: BinaryIO) -> Iterator[tuple[int, int, bool]]:
+    """(offset, length, holds data) runs covering the open file; holes read as zeros.
+
+    Disk and partition images are mostly holes: SEEK_DATA/SEEK_HOLE let
+    readers skip them. Without that support the whole file is one data run.
+    """
+    fd = f.fileno()
+    size = os.fstat(fd).st_size
+    position = 0
+    while position < size:
+        try:
+            data = os.lseek(fd, position, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # only a hole is left
+                yield position, size - position, False
+                return
+            yield position, size - position, True  # no hole support here
+            return
+        if data > position:
+            yield position, data - position, False
+        hole = os.lseek(fd, data, os.SEEK_HOLE)
+        yield data, hole - data, True
+        position = hole
+
+
+_ZEROS = bytes(1 << 20)
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
+        for offset, length, data in extents(f):
+            if not data:
+                # Holes: hash zeros without reading them.
+                whole, rest = divmod(length, len(_ZEROS))
+                for _ in range(whole):
+                    h.update(_ZEROS)
+                h.update(_ZEROS[:rest])
+                continue
+            f.seek(offset)
+            left = length
+            while left and (block := f.read(min(chunk, left))):
+                h.update(block)
+                left -= len(block)
     return h.hexdigest()
 
 

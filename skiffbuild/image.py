@@ -28,12 +28,14 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
+from typing import BinaryIO
 
 from . import checkout
 from .errors import BuildError, SkiffError
-from .fsutil import atomic_write, digest_files, durable_replace, sha256_file
+from .fsutil import atomic_write, digest_files, durable_replace, extents, sha256_file
 from .model import Partition
 from .plan import Workspace
 from .project import Project
@@ -241,15 +243,20 @@ class _Assembler:
                 disk.write(_MBR_BIN.read_bytes()[:440])
 
 
-def _copy_sparse(image: Path, disk, offset: int) -> None:
-    """Write ``image`` at ``offset``, leaving all-zero blocks as holes."""
+def _copy_sparse(image: Path, disk: BinaryIO, offset: int) -> None:
+    """Write ``image`` at ``offset``, leaving its holes and all-zero blocks as holes."""
     with open(image, "rb") as src:
-        position = offset
-        while block := src.read(_MIB):
-            if block.count(0) != len(block):
-                disk.seek(position)
-                disk.write(block)
-            position += len(block)
+        for start, length, data in extents(src):
+            if not data:
+                continue
+            src.seek(start)
+            position, left = start, length
+            while left and (block := src.read(min(_MIB, left))):
+                if block.count(0) != len(block):
+                    disk.seek(offset + position)
+                    disk.write(block)
+                position += len(block)
+                left -= len(block)
 
 
 def assemble(ws: Workspace, project: Project, echo: Callable[[str], None],
@@ -300,14 +307,14 @@ def _publish(asm: _Assembler, built: list[tuple[Partition, Path]], disk: Path,
     for stale in final_parts.iterdir():  # a partition the layout no longer has
         if stale.name not in names:
             stale.unlink()
-    sums = []
-    for _part, image in built:
-        target = final_parts / image.name
-        durable_replace(image, target)
-        sums.append((sha256_file(target), f"partitions/{image.name}"))
+    names = [disk.name, *(f"partitions/{image.name}" for _part, image in built)]
+    for source, name in zip([disk, *(image for _part, image in built)], names, strict=True):
+        durable_replace(source, asm.work / name)
+    # hashlib releases the GIL: the disk and its partitions hash side by side.
+    with ThreadPoolExecutor(max_workers=max(1, asm.jobs or os.cpu_count() or 1)) as pool:
+        digests = list(pool.map(sha256_file, [asm.work / name for name in names]))
+    sums = list(zip(digests, names, strict=True))
     target = asm.work / disk.name
-    durable_replace(disk, target)
-    sums.insert(0, (sha256_file(target), disk.name))
     atomic_write(asm.work / "build-info.json", json.dumps(
         _build_info(asm.ws, asm.project, compiled, sums), indent=1) + "\n")
     atomic_write(asm.work / "SHA256SUMS", "".join(f"{h}  {n}\n" for h, n in sums))

@@ -77,7 +77,7 @@ def run(argv: Sequence[str | os.PathLike[str]], *, log: Path, cwd: Path | None =
                                       stdin=source, check=False, pass_fds=held_locks())
         except FileNotFoundError as exc:
             raise BuildError(f"{what or args[0]}: cannot run {args[0]}: {exc.strerror}") from None
-        f.write(f"# exit {proc.returncode} after {time.monotonic() - started:.2f}s\n")
+        f.write(f"# exit {proc.returncode} after {time.monotonic() - started:.3f}s\n")
     if proc.returncode != 0:
         last = "\n".join(f"  | {line}" for line in tail(log)[:-1])
         raise BuildError(
