@@ -37,7 +37,7 @@ def load_document(project: Project, file: Path, kind: str) -> tuple[Document | N
     doc, problems = load_yaml(file, project.display(file))
     if doc is None:
         return None, problems
-    problems += schema.validate(kind, doc)
+    problems += schema.validate(kind, doc, schema.valid_memo(project.state_dir))
     return doc, problems
 
 

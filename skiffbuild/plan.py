@@ -17,6 +17,7 @@ from .layers import LayerIndex, override_layers, scan_layers
 from .manifest import load_boards, load_pin
 from .model import Board, BuildrootPin, Layer
 from .project import Project, WorkspacePaths
+from .schema import valid_memo
 
 __all__ = ["Plan", "Workspace", "load_plan", "resolve_chain"]
 
@@ -133,6 +134,13 @@ def _board_layer(board: Board, project: Project) -> Layer | None:
 
 def load_plan(project: Project, only: list[str] | None = None) -> Plan:
     """Load every manifest and plan the workspaces; raise all problems at once."""
+    try:
+        return _load_plan(project, only)
+    finally:
+        valid_memo(project.state_dir).save()
+
+
+def _load_plan(project: Project, only: list[str] | None) -> Plan:
     index, problems = scan_layers(project)
     boards, found = load_boards(project)
     problems += found

@@ -3,6 +3,11 @@
 The schemas are files in the package (``skiffbuild/schemas/*.schema.json``) so
 editors can use them too. A schema may carry ``x-message`` (replaces
 jsonschema's wording for a failing value) and ``x-hint``.
+
+``ValidMemo`` remembers (in ``cache/state/valid-manifests.json``) digests of
+documents that passed, keyed on the schema text and the parsed content, so a
+run over unchanged manifests neither validates them again nor imports
+jsonschema: that import alone is a fifth of a no-op ``doit image:<ws>``.
 """
 
 from __future__ import annotations
@@ -11,28 +16,73 @@ import json
 import re
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, closest
+from .fsutil import atomic_write, digest_text
 from .yamlload import Document
 
-__all__ = ["SCHEMAS", "schema", "validate"]
+if TYPE_CHECKING:
+    import jsonschema
+
+__all__ = ["SCHEMAS", "ValidMemo", "schema", "valid_memo", "validate"]
 
 SCHEMAS = ("board", "layer", "buildroot")
 
 
 @cache
+def _schema_text(kind: str) -> str:
+    return resources.files(__package__).joinpath(f"schemas/{kind}.schema.json").read_text()
+
+
+@cache
 def schema(kind: str) -> dict[str, Any]:
-    text = resources.files(__package__).joinpath(f"schemas/{kind}.schema.json").read_text()
-    return json.loads(text)
+    return json.loads(_schema_text(kind))
 
 
 @cache
 def _validator(kind: str) -> jsonschema.protocols.Validator:
+    import jsonschema
+
     cls = jsonschema.validators.validator_for(schema(kind))
     return cls(schema(kind))
+
+
+class ValidMemo:
+    """Digests of documents known to pass their schema."""
+
+    _LIMIT = 4096  # beyond this, keep only what the last run saw
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.known = set(json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            self.known = set()
+        self.seen: set[str] = set()
+
+    @staticmethod
+    def digest(kind: str, doc: Document) -> str:
+        return digest_text(kind, _schema_text(kind),
+                           json.dumps(doc.data, sort_keys=True, default=repr))
+
+    def save(self) -> None:
+        keep = self.known | self.seen
+        if len(keep) > self._LIMIT:
+            keep = self.seen
+        if keep == self.known:
+            return
+        try:
+            atomic_write(self.path, json.dumps(sorted(keep)) + "\n")
+        except OSError:
+            return  # a read-only checkout: validate every time
+        self.known = keep
+
+
+@cache
+def valid_memo(state_dir: Path) -> ValidMemo:
+    return ValidMemo(state_dir / "valid-manifests.json")
 
 
 def _describe(value: Any) -> str:
@@ -94,12 +144,18 @@ def _messages(error: jsonschema.ValidationError, doc: Document) -> list[Problem]
     return [doc.problem(path, error.message + suffix)]
 
 
-def validate(kind: str, doc: Document) -> list[Problem]:
+def validate(kind: str, doc: Document, memo: ValidMemo | None = None) -> list[Problem]:
     """All schema problems of ``doc``, each with file, line and key path."""
     if doc.data is None:
         return [Problem(doc.display, 1, None, "the file is empty")]
+    digest = ValidMemo.digest(kind, doc) if memo is not None else ""
+    if memo is not None and digest in memo.known:
+        memo.seen.add(digest)
+        return []
     problems: list[Problem] = []
     errors = sorted(_validator(kind).iter_errors(doc.data), key=lambda e: list(map(str, e.path)))
     for error in errors:
         problems.extend(_messages(error, doc))
+    if memo is not None and not problems:
+        memo.seen.add(digest)
     return problems

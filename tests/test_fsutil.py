@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import subprocess
 import sys
@@ -36,7 +37,7 @@ def test_extents_cover_the_file_and_skip_holes(tmp_path: Path) -> None:
         runs = list(extents(f))
     # Contiguous, complete, and the data run is small: holes are not read.
     assert runs[0][0] == 0
-    assert all(a[0] + a[1] == b[0] for a, b in zip(runs, runs[1:]))
+    assert all(a[0] + a[1] == b[0] for a, b in itertools.pairwise(runs))
     assert runs[-1][0] + runs[-1][1] == 9 << 20
     data = [run for run in runs if run[2]]
     assert sum(length for _, length, _ in data) <= 1 << 20

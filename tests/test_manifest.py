@@ -151,3 +151,29 @@ def test_schema_files_are_valid_json_schema(kind: str) -> None:
     jsonschema.validators.validator_for(data).check_schema(data)
     assert data["properties"]["format"] == {"const": 1, "x-message": data["properties"]["format"]
                                             ["x-message"]}
+
+
+def test_unchanged_manifests_are_not_validated_again(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path
+    write_project(project, {**GOOD_LAYERS, "manifests/boards/b.yaml": board_yaml(["pi/common"])})
+    load_plan(Project(project))
+    memo = project / "cache" / "state" / "valid-manifests.json"
+    remembered = json.loads(memo.read_text())
+    assert len(remembered) == len(list(project.rglob("*.yaml")))
+
+    # A fresh process: the memo is read from disk and jsonschema is never asked.
+    schema.valid_memo.cache_clear()
+
+    def no_validator(kind: str) -> None:
+        raise AssertionError(f"{kind} was validated again")
+
+    monkeypatch.setattr(schema, "_validator", no_validator)
+    load_plan(Project(project))
+    # A changed manifest is validated, and its error still reported.
+    board = next((project / "manifests" / "boards").glob("*.yaml"))
+    board.write_text(board.read_text().replace("architecture: x86_64", "architecture: 64"))
+    monkeypatch.undo()
+    schema.valid_memo.cache_clear()
+    with pytest.raises(ProblemsError, match="architecture"):
+        load_plan(Project(project))
