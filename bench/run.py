@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""skiffbuild's benchmark suite: every figure against a baseline measured in the same run.
+
+  (a) no-op `doit image:<ws>` for every bundled board   vs  an empty dodo.py
+  (b) config:<ws> for pi4 + skiff/core                  vs  its `make defconfig`
+  (c) load + resolve, and `doit list --all`, of 100 synthetic boards and 200 layers
+                                                         vs  parsing the YAML / an empty dodo
+  (d) parallel verified download                        vs  a serial fetch + check
+      sha256 in Python                                  vs  coreutils sha256sum
+  (e) image assembly                                    vs  the tool calls it makes
+  (f) both boards built from scratch with doit -n 2     vs  serially
+
+Builds use the Buildroot-compatible test tree (real Buildroot needs the
+internet); see bench/common.py. A ratio below 1 means skiffbuild is faster
+than the baseline; above 1 it is skiffbuild's overhead. Run from a checkout
+after `bash scripts/setup`: python3 bench/run.py [--repeat N] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Row, machine
+from downloads import bench_downloads, bench_hash
+from pipeline import bench_pipeline
+from scaling import bench_scaling
+
+
+def _echo(text: str) -> None:
+    print(f"# {text}", file=sys.stderr, flush=True)
+
+
+def _downloads(repeat: int) -> list[Row]:
+    _echo("downloads: (d) 24 x 256 KiB at 100 ms latency, and sha256 of 256 MiB")
+    ours, serial = bench_downloads(24, 256 * 1024, 0.1)
+    h_ours, h_theirs = bench_hash(256)
+    return [Row("(d) fetch 24 x 256 KiB, 100 ms latency", ours, "serial fetch", serial),
+            Row("(d) sha256 of 256 MiB", h_ours, "sha256sum", h_theirs)]
+
+
+def render(rows: list[Row], markdown: bool) -> str:
+    if markdown:
+        lines = ["| figure | skiffbuild | baseline | | ratio |", "|---|---:|---|---:|---:|"]
+        lines += [f"| {r.figure} | {r.ours:.3f} s | {r.baseline_name} | {r.baseline:.3f} s "
+                  f"| {r.ratio:.2f} |" for r in rows]
+        return "\n".join(lines)
+    width = max(len(r.figure) for r in rows)
+    base = max(len(r.baseline_name) for r in rows)
+    lines = [f"{'figure':<{width}}  {'skiffbuild':>10}  {'baseline':<{base}} "
+             f"{'':>9}  {'ratio':>6}"]
+    lines += [f"{r.figure:<{width}}  {r.ours:>9.3f}s  {r.baseline_name:<{base}} "
+              f"{r.baseline:>8.3f}s  {r.ratio:>6.2f}" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="repetitions of the quick figures (the median is shown)")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = parser.parse_args()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="skiffbuild-bench-") as tmp:
+        base = Path(tmp)
+        rows = bench_pipeline(base, args.repeat, _echo)
+        rows += bench_scaling(base, args.repeat, _echo)
+        rows += _downloads(args.repeat)
+    order = {"(a)": 0, "(b)": 1, "(c)": 2, "(d)": 3, "(e)": 4, "(f)": 5}
+    rows.sort(key=lambda r: order[r.figure[:3]])
+    print(f"skiffbuild benchmarks, {time.strftime('%Y-%m-%d')}, on {machine()}")
+    print(render(rows, args.markdown))
+    print(f"(whole run: {time.monotonic() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
