@@ -86,15 +86,14 @@ class StatusBoard:
         self._drawn = len(self._lines)
 
 
-_board: StatusBoard | None = None
+# The board of the doit run in progress: its reporter makes it before any task
+# runs, while sys.stderr is still the real one (doit wraps it around actions).
+_current: StatusBoard | None = None
 
 
 def board() -> StatusBoard:
-    """The process's board, on standard error."""
-    global _board
-    if _board is None or _board.stream is not sys.stderr:
-        _board = StatusBoard(sys.stderr)
-    return _board
+    """The running doit's board, or a plain one on the current standard error."""
+    return _current if _current is not None else StatusBoard(sys.stderr)
 
 
 class SkiffReporter(ConsoleReporter):
@@ -103,8 +102,9 @@ class SkiffReporter(ConsoleReporter):
     desc = "console output with a status line per workspace"
 
     def __init__(self, outstream: TextIO, options: dict[str, Any]) -> None:
+        global _current
         super().__init__(outstream, options)
-        self.board = board()
+        self.board = _current = StatusBoard(sys.stderr)
         self.through_board = self.board.live and getattr(outstream, "isatty", lambda: False)()
 
     def write(self, text: str) -> None:
@@ -122,8 +122,23 @@ class SkiffReporter(ConsoleReporter):
         if ws and task.actions and self.board.live:
             self.board.status(ws, task.name, "started")
 
+    def add_success(self, task: Any) -> None:
+        super().add_success(task)
+        self._finished(task, "done")
+
+    def add_failure(self, task: Any, fail: Any) -> None:
+        self._finished(task, "FAILED")
+        super().add_failure(task, fail)
+
+    def _finished(self, task: Any, text: str) -> None:
+        ws = task.name.partition(":")[2]
+        if ws and task.actions and self.board.live:
+            self.board.status(ws, task.name, text)
+
     def complete_run(self) -> None:
+        global _current
         self.board.clear()
+        _current = None
         super().complete_run()
 
 
