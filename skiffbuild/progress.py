@@ -33,6 +33,7 @@ class StatusBoard:
         if live is None:
             live = stream.isatty() and os.environ.get("TERM", "dumb") != "dumb"
         self.live = live
+        self.pid = os.getpid()
         self._lock = threading.Lock()
         self._lines: dict[str, tuple[str, float]] = {}
         self._drawn = 0
@@ -92,8 +93,11 @@ _current: StatusBoard | None = None
 
 
 def board() -> StatusBoard:
-    """The running doit's board, or a plain one on the current standard error."""
-    return _current if _current is not None else StatusBoard(sys.stderr)
+    """The running doit's board, or a plain one on the current standard error (also in
+    a worker process of ``doit -P process``, which cannot share the main one's screen)."""
+    if _current is not None and _current.pid == os.getpid():
+        return _current
+    return StatusBoard(sys.stderr, live=False)
 
 
 class SkiffReporter(ConsoleReporter):

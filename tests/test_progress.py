@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
 
 from skiffbuild.progress import StatusBoard
 
@@ -67,3 +72,67 @@ def _render(stream: str) -> list[str]:
             current += char
         i += 1
     return lines
+
+
+DODO = '''
+import time
+from skiffbuild.progress import SkiffReporter, board
+
+DOIT_CONFIG = {"reporter": SkiffReporter, "verbosity": 2, "dep_file": "state.db",
+               "backend": "sqlite3", "par_type": "thread"}
+
+
+def _work(ws):
+    def action():
+        for step in range(3):
+            board().status(ws, f"compile:{ws}", f">>> pkg 1.0 step {step}")
+            time.sleep(0.05)
+    return action
+
+
+def task_compile():
+    for ws in ("alpha", "b"):
+        yield {"name": ws, "actions": [_work(ws)], "uptodate": [False]}
+'''
+
+
+def _run_doit(where: Path, tty: bool) -> str:
+    (where / "dodo.py").write_text(DODO)
+    env = {**os.environ, "TERM": "xterm"}
+    argv = [sys.executable, "-m", "doit", "-n", "2", "compile"]
+    if not tty:
+        return subprocess.run(argv, cwd=where, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, check=True).stdout
+    main, child = pty.openpty()
+    proc = subprocess.Popen(argv, cwd=where, env=env, stdin=child, stdout=child, stderr=child)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 4096)
+        except OSError:  # EIO: the child side is closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait()
+    os.close(main)
+    assert proc.returncode == 0
+    return b"".join(chunks).decode().replace("\r", "")
+
+
+def test_doit_on_a_terminal_shows_a_line_per_workspace_then_clears_it(tmp_path: Path) -> None:
+    raw = _run_doit(tmp_path, tty=True)
+    assert sorted(_render(raw)) == [".  compile:alpha", ".  compile:b"]
+    # While running, both workspaces had their own line, padded to the same column.
+    assert "alpha  compile:alpha >>> pkg 1.0 step 2" in raw
+    assert "b      compile:b >>> pkg 1.0 step 2" in raw
+
+
+def test_doit_in_a_log_prints_plain_prefixed_lines(tmp_path: Path) -> None:
+    lines = _run_doit(tmp_path, tty=False).splitlines()
+    assert "\x1b" not in "".join(lines)
+    for ws in ("alpha", "b"):
+        assert f".  compile:{ws}" in lines
+        assert [line for line in lines if line.startswith(f"compile:{ws} ")] == [
+            f"compile:{ws} >>> pkg 1.0 step {n}" for n in range(3)]
