@@ -73,7 +73,7 @@ def machine() -> str:
 
     return (f"{cpu}, {len(os.sched_getaffinity(0))} CPUs, {mem:.0f} GiB RAM, "
             f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
-            f"doit {doit.__version__}")
+            f"doit {'.'.join(map(str, doit.__version__))}")
 
 
 @dataclass(frozen=True)
