@@ -133,6 +133,32 @@ def test_kill_9_during_compile_then_rerun_redoes_only_the_rest(
     assert ran(project.doit(f"image:{QEMU}").stdout)[f"image:{QEMU}"] is False
 
 
+def test_kill_9_during_image_assembly_then_rerun_redoes_only_the_image(
+        tmp_path: Path, testtree: PinnedTree, site: Site, serial: DoitProject) -> None:
+    project = project_at(tmp_path / "p", testtree, site)
+    # A stalling mcopy (found first on PATH, which the image tools get) holds the
+    # assembly in the middle of the FAT partition.
+    slow = tmp_path / "slow-bin"
+    slow.mkdir()
+    (slow / "mcopy").write_text("#!/bin/sh\nsleep 60\nexec /usr/bin/mcopy \"$@\"\n")
+    (slow / "mcopy").chmod(0o755)
+    image = project.root / "workspaces" / QEMU / "image"
+    run = _start(project, f"image:{QEMU}", PATH=f"{slow}:{os.environ['PATH']}")
+    _wait_for(project.root / "workspaces" / QEMU / "logs" / "image.log", "$ mcopy", run)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    assert (image / ".tmp").is_dir()  # the killed run's work in progress
+    assert not (image / f"{QEMU}.img").exists() and not (image / "SHA256SUMS").exists()
+
+    again = project.doit(f"image:{QEMU}")
+    assert ran(again.stdout) == {"fetch:buildroot": False, f"config:{QEMU}": False,
+                                 f"sources:{QEMU}": False, f"compile:{QEMU}": False,
+                                 f"image:{QEMU}": True}
+    assert sums(project, QEMU) == sums(serial, QEMU)
+    assert sorted(p.name for p in image.iterdir()) == sorted(
+        ["SHA256SUMS", "build-info.json", f"{QEMU}.img", "partitions"])
+
+
 def test_interrupted_reconfiguration_is_not_taken_for_built(
         tmp_path: Path, testtree: PinnedTree, site: Site, serial: DoitProject) -> None:
     """Build A, start B and kill it mid-package, go back to A: the package B touched is
