@@ -42,9 +42,12 @@ def atomic_open(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            # A failed write or fsync names no file: name the one being written.
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 

@@ -11,6 +11,7 @@ goes through the per-workspace status board (``progress``).
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -72,6 +73,9 @@ def _doit_config() -> dict[str, Any]:
 DOIT_CONFIG = _doit_config()
 
 
+_ENVIRONMENT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
 def _action(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], bool]:
     """Run ``fn``; a SkiffError becomes a readable failure instead of a traceback."""
 
@@ -80,6 +84,14 @@ def _action(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], b
             fn(*args, **kwargs)
         except SkiffError as exc:
             _echo(exc.render())
+            return False
+        except OSError as exc:
+            # A full or read-only disk, or a permission problem: the machine's state,
+            # not a bug, so a message naming the file rather than a traceback.
+            if exc.errno not in _ENVIRONMENT_ERRNOS:
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            _echo(f"error: {exc.strerror}{where}")
             return False
         return True
 

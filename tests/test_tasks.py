@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, DoitProject, PinnedTree, make_doit_project, ran
 
 from skiffbuild.checkout import tree_dir
@@ -125,3 +126,24 @@ def test_manifest_error_exits_2_without_traceback(doit_project: DoitProject) -> 
         assert "Traceback" not in proc.stderr
         assert "manifests/boards/pi4.yaml:12: layers[0]: unknown layer 'pi/44' " \
                "(did you mean 'pi/4'?)" in proc.stderr
+
+
+def test_full_disk_in_a_task_is_a_message_not_a_traceback(doit_project: DoitProject) -> None:
+    config = doit_project.root / "workspaces" / "pi4" / "config"
+    config.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(config)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        # Fill it: dd stops at "No space left on device".
+        subprocess.run(["dd", "if=/dev/zero", f"of={config / '.filler'}", "bs=4k"],
+                       capture_output=True, check=False)
+        result = doit_project.doit("config:pi4", check=False)
+    finally:
+        subprocess.run(["umount", str(config)], check=False)
+    assert result.returncode == 1
+    assert "error: No space left on device (" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    # Nothing half-written: the record of a finished config is absent.
+    assert not (doit_project.root / "workspaces/pi4/state/done/config.json").exists()
