@@ -6,10 +6,12 @@ tokens between separate Buildroot makes: Buildroot passes its own
 orchestrator splits the machine: each of the builds that can run at the same
 time gets ``BR2_JLEVEL = budget // concurrent`` (at least 1), where the
 budget is ``SKIFFBUILD_CPUS`` or the CPUs this process may run on, and
-``concurrent`` is the number of compile tasks this run selected, capped by
-doit's worker count. ``BR2_JLEVEL`` goes on make's command line, where it
-wins over ``.config`` without changing it, so it changes no output and is
-not an input of the compile task.
+``concurrent`` is the number of compile tasks this run selected and has not
+yet found up to date or finished, capped by doit's worker count: a build
+that starts after the others are done gets the whole machine.
+``BR2_JLEVEL`` goes on make's command line, where it wins over ``.config``
+without changing it, so it changes no output and is not an input of the
+compile task.
 """
 
 from __future__ import annotations
@@ -19,18 +21,25 @@ from collections.abc import Mapping, Sequence
 
 from .errors import SkiffError
 
-__all__ = ["ENV_CPUS", "cpu_budget", "doit_workers", "jlevel", "note_concurrent_builds"]
+__all__ = ["ENV_CPUS", "cpu_budget", "doit_workers", "jlevel", "note_build_settled",
+           "note_concurrent_builds"]
 
 ENV_CPUS = "SKIFFBUILD_CPUS"
 
-# How many compile tasks this run selected; the progress reporter learns it
-# from doit's task graph before anything runs. None: not known.
+# How many compile tasks this run selected, and how many of those are settled
+# (up to date, finished or failed); the progress reporter tells. None: not known.
 _selected_builds: int | None = None
+_settled: set[str] = set()
 
 
 def note_concurrent_builds(count: int) -> None:
     global _selected_builds
     _selected_builds = count
+    _settled.clear()
+
+
+def note_build_settled(task: str) -> None:
+    _settled.add(task)
 
 
 def cpu_budget(environ: Mapping[str, str]) -> int:
@@ -61,5 +70,8 @@ def doit_workers(argv: Sequence[str]) -> int:
 
 def jlevel(environ: Mapping[str, str], argv: Sequence[str]) -> int:
     workers = doit_workers(argv)
-    concurrent = min(workers, _selected_builds) if _selected_builds else workers
+    if _selected_builds:
+        concurrent = min(workers, max(1, _selected_builds - len(_settled)))
+    else:
+        concurrent = workers
     return max(1, cpu_budget(environ) // max(1, concurrent))

@@ -134,7 +134,14 @@ class SkiffReporter(ConsoleReporter):
         self._finished(task, "FAILED")
         super().add_failure(task, fail)
 
+    def skip_uptodate(self, task: Any) -> None:
+        super().skip_uptodate(task)
+        if task.name.startswith("compile:"):
+            budget.note_build_settled(task.name)
+
     def _finished(self, task: Any, text: str) -> None:
+        if task.name.startswith("compile:"):
+            budget.note_build_settled(task.name)
         ws = task.name.partition(":")[2]
         if ws and task.actions and self.board.live:
             self.board.status(ws, task.name, text)

@@ -35,6 +35,21 @@ def test_jlevel_splits_the_budget(cpus: str, argv: list[str], selected: int | No
     assert budget.jlevel({"SKIFFBUILD_CPUS": cpus}, argv) == jobs
 
 
+def test_a_build_after_the_others_settled_gets_the_whole_budget() -> None:
+    argv = ["doit", "-n", "3", "image"]
+    env = {"SKIFFBUILD_CPUS": "6"}
+    budget.note_concurrent_builds(3)
+    assert budget.jlevel(env, argv) == 2
+    budget.note_build_settled("compile:a")  # up to date
+    assert budget.jlevel(env, argv) == 3
+    budget.note_build_settled("compile:a")  # the same task again counts once
+    budget.note_build_settled("compile:b")  # finished
+    assert budget.jlevel(env, argv) == 6
+    budget.note_concurrent_builds(2)  # a new run starts from nothing settled
+    assert budget.jlevel(env, argv) == 3
+    budget.note_concurrent_builds(0)
+
+
 def test_default_budget_is_the_usable_cpus() -> None:
     import os
 

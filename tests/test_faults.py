@@ -8,6 +8,7 @@ whose SHA256SUMS every other outcome must match byte for byte.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -83,9 +84,13 @@ def test_parallel_workspaces_give_the_serial_images_on_a_split_cpu_budget(
     result = project.doit("-n", "2", *(f"image:{ws}" for ws in BOARDS))
     for ws in BOARDS:
         assert sums(project, ws) == sums(serial, ws)
-        # Two builds at once on a budget of 2 CPUs: one job each; alone: both.
-        assert [" BR2_JLEVEL=1 " in line for line in builds(compile_log(project, ws))] == [True]
+        # Alone, a build gets both CPUs of the budget.
         assert [" BR2_JLEVEL=2 " in line for line in builds(compile_log(serial, ws))] == [True]
+    # Two at once: the first to start shares the budget (the second may find the
+    # first finished, and then gets it all).
+    levels = [re.findall(r" BR2_JLEVEL=(\d+) ", line)
+              for ws in BOARDS for line in builds(compile_log(project, ws))]
+    assert len(levels) == 2 and ["1"] in levels and all(lv in (["1"], ["2"]) for lv in levels)
     # Off a terminal, every progress line says whose it is.
     progress = [line for line in result.stderr.splitlines() if ">>>" in line]
     assert progress and all(line.startswith(("compile:qemu-x86_64 >>> ", "compile:pi4 >>> "))
