@@ -77,7 +77,8 @@ _ENVIRONMENT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, er
 
 
 def _action(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], bool]:
-    """Run ``fn``; a SkiffError becomes a readable failure instead of a traceback."""
+    """Run ``fn``; a SkiffError, or a full, read-only or forbidden disk, becomes a
+    readable failure instead of a traceback."""
 
     def action() -> bool:
         try:
