@@ -108,7 +108,9 @@ class SkiffReporter(ConsoleReporter):
     def __init__(self, outstream: TextIO, options: dict[str, Any]) -> None:
         global _current
         super().__init__(outstream, options)
-        self.board = _current = StatusBoard(sys.stderr)
+        # Worker processes (doit -P process) cannot draw on this process's board.
+        self.board = _current = StatusBoard(
+            sys.stderr, live=False if _process_workers(sys.argv) else None)
         self.through_board = self.board.live and getattr(outstream, "isatty", lambda: False)()
 
     def write(self, text: str) -> None:
@@ -165,3 +167,16 @@ def _selected_builds(tasks: dict[str, Any], selected: list[str]) -> int:
         task = tasks[name]
         todo += [dep for dep in [*task.task_dep, *task.setup_tasks] if dep in tasks]
     return sum(1 for name in seen if name.startswith("compile:"))
+
+
+def _process_workers(argv: list[str]) -> bool:
+    """Whether a doit command line asks for worker processes (``-P process``)."""
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if arg in ("-P", "--parallel-type") and i + 1 < len(argv) else None
+        if arg.startswith("--parallel-type="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-P") and len(arg) > 2:
+            value = arg[2:]
+        if value == "process":
+            return True
+    return False

@@ -96,10 +96,10 @@ def task_compile():
 '''
 
 
-def _run_doit(where: Path, tty: bool) -> str:
+def _run_doit(where: Path, tty: bool, *options: str) -> str:
     (where / "dodo.py").write_text(DODO)
     env = {**os.environ, "TERM": "xterm"}
-    argv = [sys.executable, "-m", "doit", "-n", "2", "compile"]
+    argv = [sys.executable, "-m", "doit", "-n", "2", *options, "compile"]
     if not tty:
         return subprocess.run(argv, cwd=where, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, check=True).stdout
@@ -136,3 +136,10 @@ def test_doit_in_a_log_prints_plain_prefixed_lines(tmp_path: Path) -> None:
         assert f".  compile:{ws}" in lines
         assert [line for line in lines if line.startswith(f"compile:{ws} ")] == [
             f"compile:{ws} >>> pkg 1.0 step {n}" for n in range(3)]
+
+
+def test_worker_processes_print_plain_lines_even_on_a_terminal(tmp_path: Path) -> None:
+    raw = _run_doit(tmp_path, True, "-P", "process")
+    assert "\x1b" not in raw
+    assert "compile:alpha >>> pkg 1.0 step 2\n" in raw
+    assert "compile:b >>> pkg 1.0 step 2\n" in raw
