@@ -12,19 +12,15 @@ import os
 
 from doit.dependency import FileChangedChecker
 
-from .fsutil import sha256_file
+from .fsutil import sha256_file, stat_key
 
 __all__ = ["ContentChecker"]
-
-
-def _fast(stat: os.stat_result) -> list[int]:
-    return [stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino]
 
 
 class ContentChecker(FileChangedChecker):
     def check_modified(self, file_path: str, file_stat: os.stat_result, state: list) -> bool:
         fast, digest = state[:4], state[4]
-        if _fast(file_stat) == list(fast):
+        if stat_key(file_stat) == list(fast):
             return False
         if file_stat.st_size != fast[2]:
             return True
@@ -32,6 +28,6 @@ class ContentChecker(FileChangedChecker):
 
     def get_state(self, dep: str, current_state: list | None) -> list | None:
         stat = os.stat(dep)
-        if current_state and _fast(stat) == list(current_state[:4]):
+        if current_state and stat_key(stat) == list(current_state[:4]):
             return None
-        return [*_fast(stat), sha256_file(dep)]
+        return [*stat_key(stat), sha256_file(dep)]

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fsutil import atomic_write, locked
+from .fsutil import atomic_write, locked, stat_key
 from .hashes import Expected, hash_file
 from .project import Project
 from .sources import Source
@@ -42,11 +42,6 @@ def mismatches(expected: tuple[Expected, ...], digests: dict[str, str]) -> list[
     """Human-readable list of every expected hash the digests do not match."""
     return [f"{e.algorithm} expected {e.hexdigest}, got {digests[e.algorithm]} ({e.origin})"
             for e in expected if digests.get(e.algorithm) != e.hexdigest]
-
-
-def _stat_key(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 @dataclass(frozen=True)
@@ -76,12 +71,12 @@ class DownloadCache:
 
     def remember(self, source: Source, digests: dict[str, str]) -> None:
         atomic_write(self._record(source), json.dumps(
-            {"stat": _stat_key(self.path(source)), "digests": digests}) + "\n")
+            {"stat": stat_key(self.path(source).stat()), "digests": digests}) + "\n")
 
     def _known_digests(self, source: Source) -> dict[str, str] | None:
         try:
             record = json.loads(self._record(source).read_text())
-            if record["stat"] == _stat_key(self.path(source)):
+            if record["stat"] == stat_key(self.path(source).stat()):
                 return record["digests"]
         except (OSError, ValueError, KeyError):
             pass

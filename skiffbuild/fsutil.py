@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_open", "atomic_write", "digest_files", "digest_text", "durable_replace",
-           "extents", "held_locks", "locked", "sha256_file"]
+__all__ = ["atomic_open", "atomic_write", "blocks", "digest_files", "digest_text",
+           "durable_replace", "extents", "held_locks", "locked", "sha256_file", "stat_key"]
 
 # Locks taken with inherit=True by each thread: the commands it runs inherit them.
 _held = threading.local()
@@ -147,25 +147,40 @@ def extents(f: BinaryIO) -> Iterator[tuple[int, int, bool]]:
         position = hole
 
 
+def blocks(f: BinaryIO, chunk: int = 1 << 20) -> Iterator[tuple[int, bytes | None, int]]:
+    """(offset, bytes, length) of every data block of the open file in order, and
+    (offset, None, length) once per hole: the holes are never read."""
+    for offset, length, data in extents(f):
+        if not data:
+            yield offset, None, length
+            continue
+        f.seek(offset)
+        position, end = offset, offset + length
+        while position < end and (block := f.read(min(chunk, end - position))):
+            yield position, block, len(block)
+            position += len(block)
+
+
 _ZEROS = bytes(1 << 20)
+
+
+def stat_key(stat: os.stat_result) -> list[int]:
+    """What identifies a file's content without reading it: ctime cannot be set back from
+    user space, so an unchanged key means unchanged bytes (reference/doit.md, trap a)."""
+    return [stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino]
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
-        for offset, length, data in extents(f):
-            if not data:
-                # Holes: hash zeros without reading them.
-                whole, rest = divmod(length, len(_ZEROS))
-                for _ in range(whole):
-                    h.update(_ZEROS)
-                h.update(_ZEROS[:rest])
-                continue
-            f.seek(offset)
-            left = length
-            while left and (block := f.read(min(chunk, left))):
+        for _offset, block, length in blocks(f, chunk):
+            if block is not None:
                 h.update(block)
-                left -= len(block)
+                continue
+            whole, rest = divmod(length, len(_ZEROS))  # a hole hashes as zeros
+            for _ in range(whole):
+                h.update(_ZEROS)
+            h.update(_ZEROS[:rest])
     return h.hexdigest()
 
 

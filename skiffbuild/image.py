@@ -35,7 +35,7 @@ from typing import BinaryIO
 
 from . import checkout
 from .errors import BuildError, SkiffError
-from .fsutil import atomic_write, digest_files, durable_replace, extents, sha256_file
+from .fsutil import atomic_write, blocks, digest_files, durable_replace, sha256_file
 from .model import Partition
 from .plan import Workspace
 from .project import Project
@@ -246,17 +246,10 @@ class _Assembler:
 def _copy_sparse(image: Path, disk: BinaryIO, offset: int) -> None:
     """Write ``image`` at ``offset``, leaving its holes and all-zero blocks as holes."""
     with open(image, "rb") as src:
-        for start, length, data in extents(src):
-            if not data:
-                continue
-            src.seek(start)
-            position, left = start, length
-            while left and (block := src.read(min(_MIB, left))):
-                if block.count(0) != len(block):
-                    disk.seek(offset + position)
-                    disk.write(block)
-                position += len(block)
-                left -= len(block)
+        for position, block, _length in blocks(src, _MIB):
+            if block is not None and block.count(0) != len(block):
+                disk.seek(offset + position)
+                disk.write(block)
 
 
 def assemble(ws: Workspace, project: Project, echo: Callable[[str], None],

@@ -14,7 +14,7 @@ so it cannot be the only witness of what is built. Every workspace task
   succeeded. The record is one of the task's doit targets, so a run killed
   in the middle leaves the task missing its record, and the next run redoes
   it whatever doit's database says;
-- the record holds a digest of the task's inputs (file contents and the
+- the record holds a digest of the task's inputs (file identities and the
   non-file facts). When a run gets the lock and finds a record that matches
   its inputs and was written by another process after it started, a
   concurrent run has just done the work, and it is not done twice. An older record never counts:
@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .fsutil import atomic_write, digest_text, locked, sha256_file
+from .fsutil import atomic_write, digest_text, locked, stat_key
 from .project import WorkspacePaths
 
 __all__ = ["guarded", "inputs_digest", "record_path"]
@@ -51,10 +51,14 @@ def record_path(paths: WorkspacePaths, stage: str) -> Path:
 
 
 def inputs_digest(files: Iterable[str | Path], facts: Any) -> str:
-    """One digest of the inputs' contents (a missing file counts as missing) and facts."""
+    """One digest of the inputs' identities (``stat_key``, so no file is read; a missing
+    file counts as missing) and the facts."""
     parts = [json.dumps(facts, sort_keys=True, default=str)]
     for name in sorted(map(str, files)):
-        parts.append(f"{name}\0{sha256_file(Path(name)) if os.path.isfile(name) else '-'}")
+        try:
+            parts.append(f"{name}\0{stat_key(os.stat(name))}")
+        except FileNotFoundError:
+            parts.append(f"{name}\0-")
     return digest_text(*parts)
 
 
