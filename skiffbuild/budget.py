@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 
 from .errors import SkiffError
 
-__all__ = ["ENV_CPUS", "cpu_budget", "doit_workers", "jlevel", "note_build_settled",
-           "note_concurrent_builds"]
+__all__ = ["ENV_CPUS", "cpu_budget", "doit_option", "doit_workers", "jlevel",
+           "note_build_settled", "note_concurrent_builds"]
 
 ENV_CPUS = "SKIFFBUILD_CPUS"
 
@@ -51,21 +51,24 @@ def cpu_budget(environ: Mapping[str, str]) -> int:
     return len(os.sched_getaffinity(0))
 
 
+def doit_option(argv: Sequence[str], short: str, long: str) -> str | None:
+    """The last value of a doit option on a command line: ``-n 2``, ``-n2``, ``--process 2``
+    or ``--process=2`` (``short`` is ``-n``, ``long`` is ``--process``)."""
+    value = None
+    for i, arg in enumerate(argv):
+        if arg in (short, long) and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith(f"{long}="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith(short) and len(arg) > len(short):
+            value = arg[len(short):]
+    return value
+
+
 def doit_workers(argv: Sequence[str]) -> int:
     """doit's ``-n N`` / ``--process=N`` from a command line (1 without it)."""
-    workers = 1
-    args = list(argv)
-    for i, arg in enumerate(args):
-        value = None
-        if arg in ("-n", "--process") and i + 1 < len(args):
-            value = args[i + 1]
-        elif arg.startswith("--process="):
-            value = arg.split("=", 1)[1]
-        elif arg.startswith("-n") and arg[2:].isdigit():
-            value = arg[2:]
-        if value is not None and value.isdigit():
-            workers = max(1, int(value))
-    return workers
+    value = doit_option(argv, "-n", "--process")
+    return max(1, int(value)) if value is not None and value.isdigit() else 1
 
 
 def jlevel(environ: Mapping[str, str], argv: Sequence[str]) -> int:

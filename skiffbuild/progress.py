@@ -39,14 +39,11 @@ class StatusBoard:
         self._drawn = 0
 
     def message(self, text: str) -> None:
-        """A permanent line (or lines)."""
+        """A permanent line (or lines), above the status lines."""
         with self._lock:
-            if not self.live:
-                self.stream.write(text if text.endswith("\n") else text + "\n")
-            else:
-                self._erase()
-                self.stream.write(text if text.endswith("\n") else text + "\n")
-                self._draw()
+            self._erase()
+            self.stream.write(text if text.endswith("\n") else text + "\n")
+            self._draw()
             self.stream.flush()
 
     def status(self, key: str, task: str, text: str) -> None:
@@ -65,9 +62,8 @@ class StatusBoard:
         """Drop every status line (the run is over)."""
         with self._lock:
             self._lines.clear()
-            if self.live:
-                self._erase()
-                self.stream.flush()
+            self._erase()
+            self.stream.flush()
 
     def _erase(self) -> None:
         if self._drawn:
@@ -76,6 +72,8 @@ class StatusBoard:
             self._drawn = 0
 
     def _draw(self) -> None:
+        if not self.live:
+            return
         width = shutil.get_terminal_size((100, 24)).columns - 1
         pad = max((len(k) for k in self._lines), default=0)
         now = time.monotonic()
@@ -110,7 +108,9 @@ class SkiffReporter(ConsoleReporter):
         super().__init__(outstream, options)
         # Worker processes (doit -P process) cannot draw on this process's board.
         self.board = _current = StatusBoard(
-            sys.stderr, live=False if _process_workers(sys.argv) else None)
+            sys.stderr,
+            live=False if budget.doit_option(sys.argv, "-P", "--parallel-type") == "process"
+            else None)
         self.through_board = self.board.live and getattr(outstream, "isatty", lambda: False)()
 
     def write(self, text: str) -> None:
@@ -124,9 +124,7 @@ class SkiffReporter(ConsoleReporter):
 
     def execute_task(self, task: Any) -> None:
         super().execute_task(task)
-        ws = task.name.partition(":")[2]
-        if ws and task.actions and self.board.live:
-            self.board.status(ws, task.name, "started")
+        self._show(task, "started")
 
     def add_success(self, task: Any) -> None:
         super().add_success(task)
@@ -144,6 +142,10 @@ class SkiffReporter(ConsoleReporter):
     def _finished(self, task: Any, text: str) -> None:
         if task.name.startswith("compile:"):
             budget.note_build_settled(task.name)
+        self._show(task, text)
+
+    def _show(self, task: Any, text: str) -> None:
+        """A workspace task's state on its workspace's line (a terminal only)."""
         ws = task.name.partition(":")[2]
         if ws and task.actions and self.board.live:
             self.board.status(ws, task.name, text)
@@ -168,15 +170,3 @@ def _selected_builds(tasks: dict[str, Any], selected: list[str]) -> int:
         todo += [dep for dep in [*task.task_dep, *task.setup_tasks] if dep in tasks]
     return sum(1 for name in seen if name.startswith("compile:"))
 
-
-def _process_workers(argv: list[str]) -> bool:
-    """Whether a doit command line asks for worker processes (``-P process``)."""
-    for i, arg in enumerate(argv):
-        value = argv[i + 1] if arg in ("-P", "--parallel-type") and i + 1 < len(argv) else None
-        if arg.startswith("--parallel-type="):
-            value = arg.split("=", 1)[1]
-        elif arg.startswith("-P") and len(arg) > 2:
-            value = arg[2:]
-        if value == "process":
-            return True
-    return False
