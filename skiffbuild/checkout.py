@@ -164,6 +164,13 @@ def _require_full_sha(commit: str, where: str) -> None:
         raise SkiffError(f"{where}: commit {commit!r} is not a full 40-hex commit SHA", _PIN_HINT)
 
 
+def _unreachable(what: str, failures: list[str], mirrors: MirrorMap, check: str) -> SkiffError:
+    """Every candidate of the mirror map failed: say what each one answered."""
+    return SkiffError(f"{what}; tried:\n" + "\n".join(failures),
+                      hint=f"{check}, or add a reachable copy to the mirror map "
+                           f"({mirrors.source or '$SKIFFBUILD_MIRRORS'})")
+
+
 def has_object(mirror: Path, sha: str) -> bool:
     return git_in(mirror, "cat-file", "-e", sha).ok
 
@@ -234,11 +241,8 @@ def update_mirror(url: str, mirrors: MirrorMap, cache: Path, commit: str) -> Pat
                 return mirror
             failures.append(f"  {candidate}: fetched, but it has no commit {commit}")
 
-    raise SkiffError(
-        f"cannot get commit {commit} of {url}; tried:\n" + "\n".join(failures),
-        hint="check the pinned commit, or add a reachable copy to the mirror map "
-        f"({mirrors.source or '$SKIFFBUILD_MIRRORS'})",
-    )
+    raise _unreachable(f"cannot get commit {commit} of {url}", failures, mirrors,
+                       "check the pinned commit")
 
 
 def _keep_pinned(mirror: Path, commit: str) -> None:
@@ -424,8 +428,5 @@ def fetch_refs(url: str, mirrors: MirrorMap, cache: Path) -> Path:
             if fetched.ok:
                 return mirror
             failures.append(f"  {candidate}: {short_error(fetched.err)}")
-    raise SkiffError(
-        f"cannot fetch the branches and tags of {url}; tried:\n" + "\n".join(failures),
-        hint="check the URL, or add a reachable copy to the mirror map "
-        f"({mirrors.source or '$SKIFFBUILD_MIRRORS'})",
-    )
+    raise _unreachable(f"cannot fetch the branches and tags of {url}", failures, mirrors,
+                       "check the URL")
