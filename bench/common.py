@@ -29,8 +29,8 @@ from conftest import (  # noqa: E402
 
 from skiffbuild.testtree import create_testtree_repo  # noqa: E402
 
-__all__ = ["BOARDS", "ROOT", "Row", "TestTree", "doit", "machine", "median_time", "project",
-           "timed"]
+__all__ = ["BOARDS", "ROOT", "Row", "TestTree", "doit_floor", "machine", "median_time",
+           "project", "timed"]
 
 BOARDS = ("qemu-x86_64", "pi4")
 
@@ -102,5 +102,9 @@ def project(dest: Path, testtree: TestTree, boards: dict[str, str] | None = None
     return made
 
 
-def doit(proj: DoitProject, *args: str) -> None:
-    proj.doit(*args)
+def doit_floor(where: Path, *args: str, repeat: int) -> float:
+    """Median time of ``doit *args`` on an empty dodo.py: Python and doit starting up."""
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "dodo.py").write_text("# doit's floor: no tasks at all\n")
+    return median_time(lambda: subprocess.run([sys.executable, "-m", "doit", *args], cwd=where,
+                                              check=True, capture_output=True), repeat)

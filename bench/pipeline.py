@@ -14,21 +14,13 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
-from common import BOARDS, ROOT, Row, TestTree, median_time, project, timed
+from common import BOARDS, ROOT, Row, TestTree, doit_floor, median_time, project, timed
 
 __all__ = ["bench_pipeline"]
 
 _EXIT = re.compile(r"^# exit 0 after ([0-9.]+)s$")
-
-
-def _doit_floor(where: Path, repeat: int) -> float:
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "dodo.py").write_text("# doit's floor: no tasks at all\n")
-    return median_time(lambda: subprocess.run([sys.executable, "-m", "doit"], cwd=where,
-                                              check=True, capture_output=True), repeat)
 
 
 def _tool_seconds(log_text: str) -> float:
@@ -97,7 +89,7 @@ def bench_pipeline(tmp: Path, repeat: int, echo) -> list[Row]:
     rows = [Row("(f) both boards from scratch, doit -n 2", t_parallel, "serially", t_serial)]
 
     echo("pipeline: (a) no-op runs")
-    floor = _doit_floor(tmp / "empty", repeat)
+    floor = doit_floor(tmp / "empty", repeat=repeat)
     for ws in BOARDS:
         noop = median_time(lambda ws=ws: serial.doit(f"image:{ws}"), repeat)
         rows.append(Row(f"(a) no-op doit image:{ws}", noop, "empty dodo", floor))

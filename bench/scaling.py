@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from common import ROOT, Row, median_time
+from common import ROOT, Row, doit_floor, median_time
 
 __all__ = ["bench_scaling", "synthetic_tree"]
 
@@ -86,12 +86,9 @@ def bench_scaling(tmp: Path, repeat: int, echo) -> list[Row]:
     echo("scaling: (c) generating 100 boards and 200 layers")
     root = tmp / "synthetic"
     synthetic_tree(root)
-    empty = tmp / "empty-list"
-    empty.mkdir()
-    (empty / "dodo.py").write_text("# doit's floor: no tasks at all\n")
     load = median_time(lambda: _load(root), repeat)
     bare = median_time(lambda: _bare_read(root), repeat)
     listing = median_time(lambda: _doit_list(root), repeat)
-    floor = median_time(lambda: _doit_list(empty), repeat)
+    floor = doit_floor(tmp / "empty-list", "list", "--all", repeat=repeat)
     return [Row("(c) load + resolve, 100 boards / 200 layers", load, "parse the YAML", bare),
             Row("(c) doit list --all, same tree (500 tasks)", listing, "empty dodo", floor)]

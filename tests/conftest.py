@@ -16,7 +16,31 @@ import pytest
 from httpserver import FaultyServer
 
 ROOT = Path(__file__).resolve().parents[1]
-MAKE_SOURCES = ROOT / "tests" / "buildroot-tree" / "support" / "testing" / "make-sources"
+TESTTREE = ROOT / "tests" / "buildroot-tree"
+MAKE_SOURCES = TESTTREE / "support" / "testing" / "make-sources"
+
+
+def copy_testtree(dest: Path) -> Path:
+    """A private copy of the test tree: make runs must not write into the source tree."""
+    shutil.copytree(TESTTREE, dest, symlinks=True,
+                    ignore=shutil.ignore_patterns("output", "dl", ".config*", "__pycache__"))
+    return dest
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the test tree per test module."""
+    return copy_testtree(tmp_path_factory.mktemp("br") / "buildroot")
+
+
+def run_make(*args: str | Path, env: dict[str, str], cwd: Path | None = None,
+             check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``make -s`` with the test's environment; a failure shows make's output."""
+    proc = subprocess.run(["make", "-s", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"make {' '.join(map(str, args))}: {proc.stdout}\n{proc.stderr}")
+    return proc
 UPSTREAM = "https://gitlab.com/buildroot.org/buildroot.git"
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import kconfiglib
 import pytest
 import yaml
+from conftest import run_make
 
 from skiffbuild.testtree import TESTTREE_TAG, create_testtree_repo, find_testtree, main
 
@@ -38,11 +39,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def make(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
          check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["make", "-s", *map(str, args)], cwd=cwd, env=env or clean_env(),
-                          capture_output=True, text=True, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"make {' '.join(map(str, args))}: {proc.stdout}\n{proc.stderr}")
-    return proc
+    return run_make(*args, env=env or clean_env(), cwd=cwd, check=check)
 
 
 def printvars(outdir: Path, *names: str) -> dict[str, str]:
@@ -52,15 +49,6 @@ def printvars(outdir: Path, *names: str) -> dict[str, str]:
 
 def config_lines(path: Path) -> list[str]:
     return [line for line in path.read_text().splitlines() if line.startswith("BR2_")]
-
-
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy: make runs must not write into the source tree."""
-    dest = tmp_path_factory.mktemp("br") / "buildroot"
-    shutil.copytree(TREE, dest, symlinks=True,
-                    ignore=shutil.ignore_patterns("output", "dl", ".config*", "__pycache__"))
-    return dest
 
 
 @pytest.fixture(scope="module")

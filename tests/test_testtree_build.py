@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import copy_testtree
 
 from skiffbuild.testtree import find_testtree
 
@@ -167,9 +168,7 @@ class Builds:
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     work = tmp_path_factory.mktemp("build").resolve()
-    tree = work / "buildroot"
-    shutil.copytree(TREE, tree, symlinks=True,
-                    ignore=shutil.ignore_patterns("output", "dl", ".config*", "__pycache__"))
+    tree = copy_testtree(work / "buildroot")
     # The verified download cache: Buildroot's dl/ layout, also the primary site.
     dl = work / "dl"
     subprocess.run([sys.executable, tree / "support/testing/make-sources", dl], check=True,

@@ -31,6 +31,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import run_make
 
 from skiffbuild.testtree import find_testtree
 
@@ -78,11 +79,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def make(*args: str | Path, env: dict[str, str] | None = None,
          check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["make", "-s", *map(str, args)], env=env or clean_env(),
-                          capture_output=True, text=True, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"make {' '.join(map(str, args))}: {proc.stdout}\n{proc.stderr}")
-    return proc
+    return run_make(*args, env=env or clean_env(), check=check)
 
 
 def show_info(outdir: Path, *args: str, env: dict[str, str] | None = None) -> dict:
@@ -116,15 +113,6 @@ def primary(site: Path) -> list[str]:
 
 def downloads_of(info: dict) -> set[str]:
     return {f"{e['dl_dir']}/{d['source']}" for e in info.values() for d in e.get("downloads", ())}
-
-
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy: make runs must not write into the source tree."""
-    dest = tmp_path_factory.mktemp("br") / "buildroot"
-    shutil.copytree(TREE, dest, symlinks=True,
-                    ignore=shutil.ignore_patterns("output", "dl", ".config*", "__pycache__"))
-    return dest
 
 
 @pytest.fixture(scope="module")
