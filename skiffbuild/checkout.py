@@ -60,6 +60,12 @@ _PIN_HINT = "pin a full commit SHA (skiffbuild pin <tag>)"
 # Keeps a fetched pinned commit reachable even if upstream drops its branch.
 _PIN_REF = "refs/skiffbuild/pins/"
 _FETCH_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+# A shallow source (a CI cache, a `--depth` clone) makes the mirror shallow
+# too. Without --update-shallow git rejects every ref whose history ends at a
+# shallow root ("shallow roots are not allowed to be updated") and still
+# exits 0, leaving a mirror with objects but no tags and a commit whose
+# parents it cannot read. Harmless when the source is complete.
+_FETCH = ("fetch", "--force", "--quiet", "--update-shallow")
 
 # Local operations (clone from the mirror, checkout, apply) must not depend on
 # the user's git config: autocrlf, hooks or filters would change the tree's
@@ -226,16 +232,14 @@ def update_mirror(url: str, mirrors: MirrorMap, cache: Path, commit: str) -> Pat
 
         failures: list[str] = []
         for candidate in mirrors.candidates(url):
-            fetched = git_in(
-                mirror, "fetch", "--force", "--quiet", candidate, *_FETCH_REFSPECS, network=True
-            )
+            fetched = git_in(mirror, *_FETCH, candidate, *_FETCH_REFSPECS, network=True)
             if not fetched.ok:
                 failures.append(f"  {candidate}: {short_error(fetched.err)}")
                 continue
             if not has_object(mirror, commit):
                 # Not on any branch or tag: ask for it by name, which servers
                 # that allow fetching any reachable SHA will honour.
-                git_in(mirror, "fetch", "--quiet", candidate, commit, network=True)
+                git_in(mirror, *_FETCH, candidate, commit, network=True)
             if has_object(mirror, commit):
                 _keep_pinned(mirror, commit)
                 return mirror
@@ -423,8 +427,7 @@ def fetch_refs(url: str, mirrors: MirrorMap, cache: Path) -> Path:
         _open_mirror(mirror)
         failures: list[str] = []
         for candidate in mirrors.candidates(url):
-            fetched = git_in(mirror, "fetch", "--force", "--quiet", candidate, *_FETCH_REFSPECS,
-                             network=True)
+            fetched = git_in(mirror, *_FETCH, candidate, *_FETCH_REFSPECS, network=True)
             if fetched.ok:
                 return mirror
             failures.append(f"  {candidate}: {short_error(fetched.err)}")

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 
 import git as gitpython
 import pytest
-from gitrepo import commit, diff, git, make_repo, tag
+from gitrepo import commit, diff, git, git_env, make_repo, tag
 
 from skiffbuild import checkout as co
 from skiffbuild.errors import BuildError, SkiffError
@@ -333,6 +334,40 @@ def test_alternative_lacking_the_commit_falls_through(
     tree = co.checkout(pin, cache, mirrors, log=[].append)
     assert head(tree) == upstream.v2
     assert (tree / "Makefile").read_text() == MAKEFILE_V2
+
+
+def test_shallow_alternative_gives_a_mirror_with_tags_and_readable_history(
+    upstream: Upstream, cache: Path, tmp_path: Path
+) -> None:
+    # What CI caches hold: a shallow bare copy, its history cut below v2 (a tag
+    # on v1 would pull v1 in).
+    git(upstream.path, "tag", "--delete", "2024.02")
+    tag(upstream.path, "2024.03", upstream.v2, message="2024.03")
+    v3 = commit(upstream.path, {"NEWS": "v3\n"}, "v3", date="2024-03-01T00:00:00+00:00")
+    shallow = tmp_path / "shallow.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", "--depth=1", "--no-single-branch",
+                    f"file://{upstream.path}", str(shallow)], check=True, env=git_env())
+    assert (shallow / "shallow").is_file()
+    with pytest.raises(RuntimeError):  # the cut: v1 is not there
+        git(shallow, "cat-file", "-e", upstream.v1)
+    url = "https://gitlab.invalid/buildroot.git"
+    map_file = tmp_path / "mirrors.yaml"
+    map_file.write_text(f"{url}:\n  - {shallow}\n", encoding="utf-8")
+    mirrors = load_mirror_map(map_file)
+    warnings: list[str] = []
+    tree = co.checkout(make_pin(url, v3, tag_name="2024.03"), cache, mirrors,
+                       log=warnings.append)
+    assert head(tree) == v3
+    # git used to reject every ref ending at a shallow root, exit 0, and leave a
+    # mirror without tags whose commits' parents could not be read.
+    assert warnings == [f"warning: tag 2024.03 now points to {upstream.v2}; "
+                        f"the pin stays at {v3}"]
+    mirror = co.mirror_dir(cache, url)
+    assert git(mirror, "rev-parse", "refs/heads/main") == v3
+    assert git(mirror, "log", "--format=%H", v3).splitlines()[0] == v3
+    # pin's tag lookups refresh the same mirror from the same shallow copy.
+    assert co.fetch_refs(url, mirrors, cache) == mirror
+    assert git(mirror, "rev-parse", "refs/tags/2024.03^{commit}") == upstream.v2
 
 
 def test_damaged_tree_without_stamp_is_rebuilt(upstream: Upstream, cache: Path) -> None:
