@@ -92,19 +92,36 @@ def _run_doit(tasks: list[str]) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .audit import GAP_HINT, workspace_gaps
+    from .sources import workspace_sources
+
     project = Project.discover()
     plan = load_plan(project, args.workspaces or None)
     names = args.workspaces or sorted(plan.workspaces)
     _configured(names)
-    total = 0
+    total = unhashed = 0
     for name in names:
-        report = json.loads(plan.workspaces[name].paths.report.read_text())
+        ws = plan.workspaces[name]
+        report = json.loads(ws.paths.report.read_text())
         findings = report["findings"]
         for finding in findings:
             print(f"warning: {finding['text']}", file=sys.stderr)
         total += len(findings)
-        verdict = "ok" if not findings else f"{len(findings)} finding(s)"
-        print(f"{name}: {verdict}")
+        # The hash audit, offline: sources:<ws> would refuse these files.
+        sources = workspace_sources(ws, plan.project)
+        gaps = workspace_gaps(ws, plan.project, sources)
+        for gap in gaps:
+            print(f"error: {name}: {gap}", file=sys.stderr)
+        unhashed += len(gaps)
+        verdicts = ([f"{len(findings)} finding(s)"] if findings else []) + \
+            ([f"{len(gaps)} of {len(sources)} source files without a hash"] if gaps else [])
+        print(f"{name}: {', '.join(verdicts) or 'ok'} "
+              f"(hash audit: {len(sources) - len(gaps)} of {len(sources)} source files hashed)")
+    if unhashed:
+        print(f"error: {unhashed} source file(s) have no hash: sources: would refuse them",
+              file=sys.stderr)
+        print(f"hint: {GAP_HINT}", file=sys.stderr)
+        return EXIT_BUILD
     if total and args.strict:
         print(f"error: {total} requested setting(s) did not take effect (--strict)",
               file=sys.stderr)

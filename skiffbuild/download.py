@@ -309,7 +309,14 @@ def settings_from_env(environ: Mapping[str, str], offline: bool = False) -> Fetc
 def sync_workspace(ws: Workspace, project: Project, settings: FetchSettings,
                    reporter: Reporter | None = None) -> list[Source]:
     """The sources:<ws> action: every download present and verified, then the record."""
+    from .audit import GAP_HINT, describe_gaps, workspace_gaps
+
     sources = workspace_sources(ws, project)
+    # Every hash is checked before anything is downloaded: a refused file must
+    # not be found only after an hour of fetching the others.
+    gaps = workspace_gaps(ws, project, sources)
+    if gaps:
+        raise SkiffError(describe_gaps(ws.name, gaps), hint=GAP_HINT)
     fetch_all(sources, DownloadCache.of(project), settings, reporter, ws.name)
     # After the downloads (verified against their .hash files, so they are in the
     # cache for review and `skiffbuild lock`), before the record that marks

@@ -106,7 +106,7 @@ def test_sources_fetch_verify_offline_and_export(tmp_path: Path, testtree: Pinne
                                "sources:qemu-x86_64": True}
 
 
-def test_unhashed_source_is_refused_unless_the_board_allows_it(
+def test_unhashed_source_is_refused_before_any_download_unless_allowed(
         tmp_path: Path, testtree: PinnedTree, upstream: FaultyServer) -> None:
     project = sources_project(tmp_path / "p", testtree, upstream)
     extra = project.root / "overrides" / "workspaces" / "qemu-x86_64" / "buildroot"
@@ -114,40 +114,98 @@ def test_unhashed_source_is_refused_unless_the_board_allows_it(
     (extra / "bootchart").write_text("BR2_PACKAGE_SYSTEMD_BOOTCHART=y\n")
     refused = project.doit("sources:qemu-x86_64", check=False)
     assert refused.returncode == 1
-    assert "no hash for systemd-bootchart-" in refused.stderr
-    board = project.root / "manifests" / "boards" / "qemu-x86_64.yaml"
     info = json.loads((project.root / "workspaces/qemu-x86_64/config/show-info.json").read_text())
     name = info["info"]["systemd-bootchart"]["downloads"][0]["source"]
+    assert (f"error: 1 source file(s) of qemu-x86_64 have no hash; skiffbuild refuses unhashed "
+            f"downloads (Buildroot only warns):\n  systemd-bootchart/{name} (systemd-bootchart): "
+            "no hash (looked in: no .hash file exists for it)\n") in refused.stderr
+    # The audit comes first: not one file was fetched.
+    assert sum(upstream.requests.values()) == 0
+    # `check` says so too, offline, and fails: it never says ok for such a board.
+    check = project.skiffbuild("check", "qemu-x86_64")
+    assert check.returncode == 1
+    assert check.stdout.splitlines() == [
+        "qemu-x86_64: 1 of 23 source files without a hash (hash audit: 22 of 23 source files "
+        "hashed)"]
+    assert check.stderr.splitlines()[-3:] == [
+        f"error: qemu-x86_64: systemd-bootchart/{name} (systemd-bootchart): no hash (looked in: "
+        "no .hash file exists for it)",
+        "error: 1 source file(s) have no hash: sources: would refuse them",
+        "hint: add the hash to a layer's buildroot_patches/<package>/<package>.hash (Buildroot "
+        "reads .hash files from BR2_GLOBAL_PATCH_DIR), or list the file under "
+        "sources.allow_unhashed in the board manifest"]
+    assert sum(upstream.requests.values()) == 0
+    board = project.root / "manifests" / "boards" / "qemu-x86_64.yaml"
     board.write_text(board.read_text() + f"sources:\n  allow_unhashed: [{name}]\n")
     assert project.doit("sources:qemu-x86_64").returncode == 0
     assert (project.root / "cache/dl/systemd-bootchart" / name).is_file()
+    assert project.skiffbuild("check", "qemu-x86_64").returncode == 0
+
+
+def test_hash_audit_points_at_a_hash_listed_elsewhere_and_a_layer_hash_fixes_it(
+        tmp_path: Path, testtree: PinnedTree, upstream: FaultyServer) -> None:
+    # As linux-headers 6.12.91 in Buildroot 2026.02.3: the hash is in the tree, in a
+    # directory of another version, so Buildroot's lookup does not find it.
+    project = sources_project(tmp_path / "p", testtree, upstream)
+    data = b"hello source\n"
+    line = f"sha256  {hashlib.sha256(data).hexdigest()}  hello-1.1.tar.gz\n"
+    pkg = add_external_package(project, "hello", "1.1", {"1.0/hello.hash": "# old\n" + line})
+    upstream.files["/hello/hello-1.1.tar.gz"] = data
+    check = project.skiffbuild("check", "qemu-x86_64")
+    assert check.returncode == 1
+    ext = project.root / "layers/skiff/core/buildroot_ext"
+    assert (f"error: qemu-x86_64: hello/hello-1.1.tar.gz (hello): no hash (looked in: no .hash "
+            f"file exists for it)\n      listed in {ext}/package/hello/1.0/hello.hash:2: sha256 "
+            f"{hashlib.sha256(data).hexdigest()}") in check.stderr
+    assert sum(upstream.requests.values()) == 0
+    # The fix the hint names: the line in a layer's global patch directory.
+    fix = project.root / "layers/skiff/core/buildroot_patches/hello"
+    fix.mkdir(parents=True)
+    (fix / "hello.hash").write_text(line)
+    assert project.skiffbuild("check", "qemu-x86_64").returncode == 0
+    project.doit("sources:qemu-x86_64")
+    assert (project.root / "cache/dl/hello/hello-1.1.tar.gz").read_bytes() == data
+    assert pkg.is_dir()
+
+
+def add_external_package(project: DoitProject, name: str, version: str,
+                         files: dict[str, str]) -> Path:
+    """A generic package in skiff/core's BR2_EXTERNAL tree, enabled on qemu-x86_64 (with
+    skiff/core added to the board), its site on the primary site's host."""
+    ext = project.root / "layers" / "skiff" / "core" / "buildroot_ext"
+    pkg = ext / "package" / name
+    pkg.mkdir(parents=True)
+    for rel, text in files.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    upper = name.upper().replace("-", "_")
+    (pkg / "Config.in").write_text(f'config BR2_PACKAGE_{upper}\n\tbool "{name}"\n')
+    (pkg / f"{name}.mk").write_text(f"{upper}_VERSION = {version}\n{upper}_SITE = "
+                                    f"https://sources.skiffbuild.invalid/{name}\n"
+                                    "$(eval $(generic-package))\n")
+    config_in = ext / "Config.in"
+    config_in.write_text(config_in.read_text() + f'\nsource "$BR2_EXTERNAL_SKIFF_CORE_PATH/'
+                                                 f'package/{name}/Config.in"\n')
+    mk = ext / "external.mk"
+    if "package/*/*.mk" not in mk.read_text():
+        mk.write_text(mk.read_text() + "\ninclude $(sort $(wildcard "
+                      "$(BR2_EXTERNAL_SKIFF_CORE_PATH)/package/*/*.mk))\n")
+    board = project.root / "manifests" / "boards" / "qemu-x86_64.yaml"
+    if "skiff/core" not in board.read_text():
+        board.write_text(board.read_text().replace("layers: [", "layers: [skiff/core, "))
+    frag = project.root / "overrides" / "buildroot"
+    frag.mkdir(parents=True, exist_ok=True)
+    (frag / name).write_text(f"BR2_PACKAGE_{upper}=y\n")
+    return pkg
 
 
 def test_external_tree_packages_are_listed(tmp_path: Path, testtree: PinnedTree,
                                            upstream: FaultyServer) -> None:
     project = sources_project(tmp_path / "p", testtree, upstream)
-    ext = project.root / "layers" / "skiff" / "core" / "buildroot_ext"
-    pkg = ext / "package" / "hello"
-    pkg.mkdir(parents=True)
     data = b"hello source\n"
     upstream.files["/hello/hello-1.0.tar.gz"] = data
-    (pkg / "hello.hash").write_text(f"sha256  {hashlib.sha256(data).hexdigest()}  "
-                                    "hello-1.0.tar.gz\n")
-    (pkg / "Config.in").write_text('config BR2_PACKAGE_HELLO\n\tbool "hello"\n')
-    (pkg / "hello.mk").write_text("HELLO_VERSION = 1.0\nHELLO_SITE = "
-                                  "https://sources.skiffbuild.invalid/hello\n"
-                                  "$(eval $(generic-package))\n")
-    config_in = ext / "Config.in"
-    config_in.write_text(config_in.read_text() +
-                         '\nsource "$BR2_EXTERNAL_SKIFF_CORE_PATH/package/hello/Config.in"\n')
-    mk = ext / "external.mk"
-    mk.write_text(mk.read_text() + "\ninclude $(sort $(wildcard "
-                  "$(BR2_EXTERNAL_SKIFF_CORE_PATH)/package/*/*.mk))\n")
-    board = project.root / "manifests" / "boards" / "qemu-x86_64.yaml"
-    board.write_text(board.read_text().replace("layers: [", "layers: [skiff/core, "))
-    frag = project.root / "overrides" / "buildroot"
-    frag.mkdir(parents=True)
-    (frag / "hello").write_text("BR2_PACKAGE_HELLO=y\n")
+    add_external_package(project, "hello", "1.0", {"hello.hash": (
+        f"sha256  {hashlib.sha256(data).hexdigest()}  hello-1.0.tar.gz\n")})
     project.doit("sources:qemu-x86_64")
     listing = json.loads(project.skiffbuild("sources", "qemu-x86_64", "--json").stdout)
     hello = next(row for row in listing if row["package"] == "hello")

@@ -99,7 +99,13 @@ def test_bundled_boards_with_skiff_core_check_clean(tmp_path: Path, testtree: Pi
     project = make_doit_project(tmp_path / "p", testtree, boards)
     result = project.skiffbuild("check", "--strict", "pi4-core", "qemu-x86_64-core")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines()[-2:] == ["pi4-core: ok", "qemu-x86_64-core: ok"]
+    n = {ws: len(json.loads(project.skiffbuild("sources", ws, "--json").stdout))
+         for ws in ("pi4-core", "qemu-x86_64-core")}
+    assert result.stdout.splitlines()[-2:] == [
+        f"pi4-core: ok (hash audit: {n['pi4-core']} of {n['pi4-core']} source files hashed)",
+        f"qemu-x86_64-core: ok (hash audit: {n['qemu-x86_64-core']} of "
+        f"{n['qemu-x86_64-core']} source files hashed)"]
+    assert n["pi4-core"] > 30
 
 
 def test_check_reports_findings_and_strict_fails(doit_project: DoitProject) -> None:
@@ -108,7 +114,8 @@ def test_check_reports_findings_and_strict_fails(doit_project: DoitProject) -> N
     (override / "local").write_text("BR2_PACKAGE_HTOPP=y\n")
     lenient = doit_project.skiffbuild("check", "qemu-x86_64")
     assert lenient.returncode == 0
-    assert lenient.stdout.splitlines()[-1] == "qemu-x86_64: 1 finding(s)"
+    assert lenient.stdout.splitlines()[-1] == \
+        "qemu-x86_64: 1 finding(s) (hash audit: 22 of 22 source files hashed)"
     assert ("warning: overrides/workspaces/qemu-x86_64/buildroot/local:1: BR2_PACKAGE_HTOPP=y "
             "[overrides/workspaces/qemu-x86_64]: unknown: unknown symbol in this Buildroot "
             "(did you mean BR2_PACKAGE_HTOP?)") in lenient.stdout + lenient.stderr
