@@ -143,3 +143,50 @@ def use_standin_pi_kernel(project: DoitProject, site: Path) -> None:
             line = f"sha256  {digest}  {parts[2]}"
         lines.append(line)
     hash_file.write_text("\n".join(lines) + "\n")
+
+
+# ------------------------------------------------------------ real Buildroot
+
+# ../shared beside the checkout (as CI lays it out), or SKIFFBUILD_SHARED.
+SHARED = Path(os.environ.get("SKIFFBUILD_SHARED") or ROOT.parent / "shared")
+REAL_BUILDROOT = SHARED / "buildroot" / "buildroot.git"
+REAL_PIN = "679b9ead7620bbf193620d1ebf56f53c1764d37a"  # 2026.02.3
+
+
+def require_shared(*paths: Path) -> None:
+    """Skip with one clear reason when the real-Buildroot material is absent; under
+    CI=true that is a failure, never a skip."""
+    missing = [p for p in (REAL_BUILDROOT, *paths) if not p.exists()]
+    if not missing:
+        return
+    reason = (f"real Buildroot tier: {', '.join(map(str, missing))} absent (shared/ beside the "
+              "checkout, or SKIFFBUILD_SHARED)")
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason + "; CI must run this tier", pytrace=False)
+    pytest.skip(reason)
+
+
+def make_real_project(dest: Path, source: Path = ROOT) -> DoitProject:
+    """A copy of the project at ``source`` (boards, layers, pin, patch series) whose
+    upstream Buildroot URL maps to the real shallow copy in shared/."""
+    require_shared()
+    for name in ("layers", "manifests", "buildroot"):
+        if (source / name).is_dir():
+            shutil.copytree(source / name, dest / name, symlinks=True)
+    shutil.copy(ROOT / "dodo.py", dest / "dodo.py")
+    mirrors = dest / "mirrors.yaml"
+    mirrors.write_text(f"{UPSTREAM}:\n  - {REAL_BUILDROOT}\n")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SKIFFBUILD_", "BR2_", "DOIT_"))}
+    env["SKIFFBUILD_MIRRORS"] = str(mirrors)
+    env["SKIFFBUILD_OFFLINE"] = "1"  # the real tier never touches the network
+    return DoitProject(dest, env)
+
+
+@pytest.fixture(scope="session")
+def real_project(tmp_path_factory: pytest.TempPathFactory) -> DoitProject:
+    """This project's bundled boards on the pinned real Buildroot, fetched once."""
+    require_shared()
+    project = make_real_project(tmp_path_factory.mktemp("real") / "project")
+    project.doit("fetch:buildroot")
+    return project
