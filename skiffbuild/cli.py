@@ -202,14 +202,15 @@ def cmd_pin(args: argparse.Namespace) -> int:
 
 def cmd_lock(args: argparse.Namespace) -> int:
     from .lock import LOCK_NAME, check_lock, lock_for, write_lock
-    from .sources import workspace_sources
+    from .sources import query_overrides, workspace_sources
 
     names = args.workspaces or sorted(load_plan(Project.discover()).workspaces)
     if not names:
         raise SkiffError("the project has no workspaces (manifests/boards/*.yaml) to lock")
     plan = _configured(names)
     current = {name: lock_for(plan.workspaces[name], plan.project,
-                              workspace_sources(plan.workspaces[name], plan.project))
+                              workspace_sources(plan.workspaces[name], plan.project),
+                              query_overrides(plan.workspaces[name], plan.project))
                for name in names}
     every = not args.workspaces  # all workspaces: entries of removed boards are stale
     if args.check:

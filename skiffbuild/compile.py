@@ -30,6 +30,7 @@ from .configure import generated_files
 from .errors import BuildError
 from .fsutil import atomic_write, held_locks, sha256_file
 from .kconfig import buildroot_kconfig, externals_of
+from .overrides import changed_overrides, record_overrides
 from .plan import Workspace
 from .project import ENV_MAKE_ARGS, Project
 from .rebuild import parse_dotconfig, plan_rebuild
@@ -159,14 +160,21 @@ def compile_workspace(ws: Workspace, project: Project, environ: Mapping[str, str
         _make(["make", "-C", str(ws.paths.output), *extra, *goals], env, log, ws, step)
 
     _prepare(ws, project, tree, run_make, echo)
+    # Buildroot rsyncs an override tree once; an edit needs <pkg>-rebuild.
+    trees, edited = changed_overrides(ws)
+    if edited:
+        echo(f"compile:{ws.name}: source tree changed, rebuilding {', '.join(edited)} "
+             f"(from {', '.join(trees[pkg]['dir'] for pkg in edited)})")
+        run_make([f"{pkg}-clean-for-rebuild" for pkg in edited])
     # Until this build succeeds, output/ may hold parts of this configuration too.
     atomic_write(_state(ws) / "building.config", ws.paths.dotconfig.read_bytes())
     run_make([])
+    record_overrides(ws, trees)
     atomic_write(_state(ws) / "last-build.config", ws.paths.dotconfig.read_bytes())
     (_state(ws) / "building.config").unlink()
     images = ws.paths.output / "images"
     atomic_write(_state(ws) / "compile.json", json.dumps({
-        "workspace": ws.name, "source_date_epoch": int(epoch),
+        "workspace": ws.name, "source_date_epoch": int(epoch), "overrides": trees,
         "images": {str(p.relative_to(images)): sha256_file(p)
                    for p in sorted(images.rglob("*")) if p.is_file()},
     }, indent=1) + "\n")

@@ -34,7 +34,7 @@ from .lock import refuse_unlocked
 from .mirrors import MirrorMap
 from .plan import Workspace
 from .project import ENV_JOBS, ENV_OFFLINE, ENV_PRIMARY_SITE, Project, flag
-from .sources import Source, workspace_sources
+from .sources import Source, override_file_state, query_overrides, workspace_sources
 
 __all__ = ["ConsoleReporter", "FetchSettings", "Outcome", "Reporter", "candidate_urls",
            "fetch_all", "fetch_one", "settings_from_env", "sources_verified", "sync_workspace"]
@@ -323,14 +323,21 @@ def sync_workspace(ws: Workspace, project: Project, settings: FetchSettings,
     # sources:<ws> done: a hash that differs from skiffbuild.lock stops the build.
     refuse_unlocked(ws, project, sources)
     atomic_write(ws.paths.sources, json.dumps(
-        {"workspace": ws.name, "sources": [s.to_json() for s in sources]}, indent=1) + "\n")
+        {"workspace": ws.name, "sources": [s.to_json() for s in sources],
+         # Packages built from a local tree, and the override file that says so
+         # (its edit makes this task run again).
+         "overrides": query_overrides(ws, project),
+         "override_file": override_file_state(ws)}, indent=1) + "\n")
     return sources
 
 
 def sources_verified(ws: Workspace, project: Project) -> bool:
     """Up-to-date check of sources:<ws>: every recorded file still verified (stat fast path)."""
     try:
-        recorded = json.loads(ws.paths.sources.read_text())["sources"]
+        data = json.loads(ws.paths.sources.read_text())
+        recorded = data["sources"]
+        if data.get("override_file") != override_file_state(ws):
+            return False
     except (OSError, ValueError, KeyError):
         return False
     cache = DownloadCache.of(project)

@@ -363,6 +363,8 @@ def _build_info(ws: Workspace, project: Project, compiled: dict,
         "layers": [{"name": la.name, "digest": digest_files(
                         sorted(p for p in la.path.rglob("*") if p.is_file()), la.path)}
                    for la in ws.chain],
+        # Packages built from a local source tree, with the tree's digest.
+        "overrides": compiled.get("overrides", {}),
         "buildroot_images": compiled["images"],
         "image_tools": tool_versions(),
         "sha256": {name: digest for digest, name in sums},

@@ -1,8 +1,9 @@
 """``skiffbuild.lock``: the reviewed record of what each workspace builds from.
 
 A committed, generated YAML file at the project root. Per workspace it holds
-the Buildroot pin (url, commit, patch-series digest) and every source file
-(``<dl_dir>/<file>``) with its sha256 and size. ``skiffbuild lock`` writes it;
+the Buildroot pin (url, commit, patch-series digest), every source file
+(``<dl_dir>/<file>``) with its sha256 and size, and the packages built from a
+local source tree (``<PKG>_OVERRIDE_SRCDIR``) with the tree's digest. ``skiffbuild lock`` writes it;
 ``skiffbuild lock --check`` lists every drift; builds refuse a source whose
 hash differs from the locked one (``refuse_unlocked``), so a changed ``.hash``
 file or a Buildroot bump cannot slip new bytes in unreviewed.
@@ -14,7 +15,7 @@ rewriting an unchanged lock leaves the file untouched.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +25,13 @@ from . import checkout
 from .dlcache import DownloadCache
 from .errors import SkiffError
 from .fsutil import atomic_write
+from .overrides import tree_digest
 from .plan import Workspace
 from .project import Project
 from .sources import Source
 
-__all__ = ["LOCK_NAME", "LockedSource", "WorkspaceLock", "check_lock", "lock_for", "lock_path",
-           "read_lock", "refuse_unlocked", "write_lock"]
+__all__ = ["LOCK_NAME", "LockedOverride", "LockedSource", "WorkspaceLock", "check_lock",
+           "lock_for", "lock_path", "read_lock", "refuse_unlocked", "write_lock"]
 
 LOCK_NAME = "skiffbuild.lock"
 _FORMAT = 1
@@ -49,11 +51,19 @@ class LockedSource:
 
 
 @dataclass(frozen=True)
+class LockedOverride:
+    package: str
+    dir: str
+    sha256: str  # overrides.tree_digest
+
+
+@dataclass(frozen=True)
 class WorkspaceLock:
     url: str
     commit: str
     patches: str  # checkout.patch_digest of the series
     sources: tuple[LockedSource, ...]  # sorted by path
+    overrides: tuple[LockedOverride, ...] = ()  # sorted by package
 
     def by_path(self) -> dict[str, LockedSource]:
         return {s.path: s for s in self.sources}
@@ -78,8 +88,10 @@ def _expected_sha256(source: Source) -> str | None:
     return next((e.hexdigest for e in source.expected if e.algorithm == "sha256"), None)
 
 
-def lock_for(ws: Workspace, project: Project, sources: Iterable[Source]) -> WorkspaceLock:
-    """The lock entry of ``ws``; every source must be present and verified in the cache."""
+def lock_for(ws: Workspace, project: Project, sources: Iterable[Source],
+             overrides: Mapping[str, str] | None = None) -> WorkspaceLock:
+    """The lock entry of ``ws``; every source must be present and verified in the cache.
+    ``overrides``: package -> the local source tree it is built from."""
     cache = DownloadCache.of(project)
     locked: list[LockedSource] = []
     bad: list[str] = []
@@ -97,7 +109,9 @@ def lock_for(ws: Workspace, project: Project, sources: Iterable[Source]) -> Work
                          "cache, so they cannot be locked:\n" + "\n".join(bad),
                          hint=f"run: doit sources:{ws.name}")
     return WorkspaceLock(ws.pin.url, ws.pin.commit, checkout.patch_digest(ws.pin),
-                         _sorted(locked))
+                         _sorted(locked),
+                         tuple(LockedOverride(pkg, str(d), tree_digest(Path(d)))
+                               for pkg, d in sorted((overrides or {}).items())))
 
 
 # ------------------------------------------------------------------ the file
@@ -132,8 +146,10 @@ def read_lock(project: Project) -> dict[str, WorkspaceLock] | None:
             br = raw["buildroot"]
             sources = _sorted(LockedSource(str(path), _hex(s["sha256"], 64), _size(s["size"]))
                               for path, s in (raw.get("sources") or {}).items())
+            overrides = tuple(LockedOverride(str(pkg), str(o["dir"]), _hex(o["sha256"], 64))
+                              for pkg, o in sorted((raw.get("overrides") or {}).items()))
             entries[str(name)] = WorkspaceLock(str(br["url"]), _hex(br["commit"], 40),
-                                               _hex(br["patches"], 64), sources)
+                                               _hex(br["patches"], 64), sources, overrides)
         except (KeyError, TypeError, ValueError, AttributeError):
             raise _bad_lock(f"workspace {name}: malformed entry") from None
     return entries
@@ -160,6 +176,9 @@ def lock_text(entries: dict[str, WorkspaceLock]) -> str:
                 "buildroot": {"url": e.url, "commit": e.commit, "patches": e.patches},
                 "sources": {s.path: {"sha256": s.sha256, "size": s.size}
                             for s in _sorted(e.sources)},
+                # Only when there are some: a lock without overrides keeps its bytes.
+                **({"overrides": {o.package: {"dir": o.dir, "sha256": o.sha256}
+                                  for o in e.overrides}} if e.overrides else {}),
             }
             for name, e in entries.items()
         },
@@ -217,9 +236,27 @@ def check_lock(project: Project, current: dict[str, WorkspaceLock], *,
                 message = _source_drift(ws, old_sources[path], new_sources[path])
                 if message:
                     drift.append(message)
+        drift += _override_drift(ws, was.overrides, now.overrides)
     if complete:
         drift += [f"{ws}: in {LOCK_NAME} but no such workspace"
                   for ws in sorted(locked.keys() - current.keys())]
+    return drift
+
+
+def _override_drift(ws: str, locked: Iterable[LockedOverride],
+                    now: Iterable[LockedOverride]) -> list[str]:
+    old, new = {o.package: o for o in locked}, {o.package: o for o in now}
+    drift = []
+    for pkg in sorted(old.keys() | new.keys()):
+        if pkg not in new:
+            drift.append(f"{ws}: {pkg}: no longer built from {old[pkg].dir}")
+        elif pkg not in old:
+            drift.append(f"{ws}: {pkg}: built from the local tree {new[pkg].dir} "
+                         "(not in the lock)")
+        elif (old[pkg].dir, old[pkg].sha256) != (new[pkg].dir, new[pkg].sha256):
+            drift.append(f"{ws}: {pkg}: source tree changed (lock {old[pkg].dir} "
+                         f"{_short(old[pkg].sha256)}, now {new[pkg].dir} "
+                         f"{_short(new[pkg].sha256)})")
     return drift
 
 

@@ -2,14 +2,18 @@
 
 One ``make -s show-info`` (reference/buildroot.md §3.1) lists every package
 of the configuration with its download files, URIs and ``.hash`` files,
-packages of the layers' BR2_EXTERNAL trees included. Its result is cached in
-the workspace, keyed on the ``.config`` and the tree, because each call costs
-several seconds on real Buildroot.
+packages of the layers' BR2_EXTERNAL trees included; the same make call's
+``printvars`` names the packages built from a local tree instead
+(``<PKG>_OVERRIDE_SRCDIR``, see ``overrides``), whose listed archive is never
+downloaded. The result is cached in the workspace, keyed on the ``.config``,
+the tree and the override file, because each call costs several seconds on
+real Buildroot.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -23,7 +27,8 @@ from .plan import Workspace
 from .project import Project
 from .run import build_environment, run
 
-__all__ = ["Source", "Uri", "parse_show_info", "query_show_info", "workspace_sources"]
+__all__ = ["Source", "Uri", "parse_show_info", "query_overrides", "query_show_info",
+           "override_file_state", "workspace_sources"]
 
 
 @dataclass(frozen=True)
@@ -86,13 +91,16 @@ def _hash_path(tree: Path, name: str) -> Path:
 
 
 def parse_show_info(info: dict, tree: Path, project: Project,
-                    allow_unhashed: tuple[str, ...] = ()) -> list[Source]:
+                    allow_unhashed: tuple[str, ...] = (),
+                    overrides: Mapping[str, str] | None = None) -> list[Source]:
     """Every download of a show-info document, one entry per file (host and
-    target variants of a package share theirs)."""
+    target variants of a package share theirs). A package built from an
+    override source tree (``overrides``: package -> directory) downloads
+    nothing, although show-info still lists a ``<name>-custom`` archive."""
     merged: dict[tuple[str, str], Source] = {}
     for package in sorted(info):
         entry = info[package]
-        if entry.get("virtual") or not entry.get("downloads"):
+        if entry.get("virtual") or not entry.get("downloads") or package in (overrides or {}):
             continue
         hash_files = tuple(entry.get("hashes") or ())
         tables = []
@@ -119,38 +127,87 @@ def parse_show_info(info: dict, tree: Path, project: Project,
     return sorted(merged.values(), key=lambda s: (s.dl_dir, s.file))
 
 
-def query_show_info(ws: Workspace, project: Project) -> dict:
-    """``make -s show-info`` for the configured workspace, cached on its inputs."""
+def _package_of(variable: str, packages: Iterable[str]) -> str | None:
+    """``HOST_FOO_BAR_OVERRIDE_SRCDIR`` -> ``host-foo-bar``, when that is one of
+    ``packages`` (Buildroot's UPPERCASE turns ``-`` and ``.`` into ``_``)."""
+    prefix = variable.removesuffix("_OVERRIDE_SRCDIR")
+    for name in packages:
+        if name.upper().replace("-", "_").replace(".", "_") == prefix:
+            return name
+    return None
+
+
+def _parse_query(text: str) -> tuple[dict, dict[str, str]]:
+    """show-info's JSON, then printvars' ``<PKG>_OVERRIDE_SRCDIR=<dir>`` lines."""
+    info, end = json.JSONDecoder().raw_decode(text.lstrip())
+    overrides = {}
+    for line in text.lstrip()[end:].splitlines():
+        variable, eq, value = line.strip().partition("=")
+        if eq and variable.endswith("_OVERRIDE_SRCDIR") and value.strip():
+            package = _package_of(variable, info)
+            if package is not None:
+                overrides[package] = value.strip()
+    return info, overrides
+
+
+def _query(ws: Workspace, project: Project) -> tuple[dict, dict[str, str]]:
+    """show-info and the package overrides of the configured workspace, from one make
+    call (each costs seconds on real Buildroot), cached on its inputs."""
     tree = checkout.tree_dir(project.cache, ws.pin)
     if not ws.paths.dotconfig.is_file():
         raise SkiffError(f"workspace '{ws.name}' is not configured",
                          hint=f"run: doit config:{ws.name}")
     key = digest_text(checkout.tree_key(ws.pin), sha256_file(ws.paths.dotconfig),
                       json.dumps(externals_of(ws.paths.output), sort_keys=True),
-                      str(project.dl_dir))
+                      str(project.dl_dir), *override_file_state(ws))
     cache = ws.paths.config / "show-info.json"
     try:
         saved = json.loads(cache.read_text())
         if saved.get("key") == key:
-            return saved["info"]
-    except (OSError, ValueError):
+            return saved["info"], saved["overrides"]
+    except (OSError, ValueError, KeyError):
         pass
     env = build_environment({"GIT_CEILING_DIRECTORIES": str(tree.parent)})
     # Site and download-dir settings go on the command line: from the
     # environment they are silently overridden or leak (reference §7).
+    # printvars tells which packages Buildroot builds from a local tree
+    # (<PKG>_OVERRIDE_SRCDIR); show-info lists a download for them anyway.
     text = run(["make", "-s", "-C", ws.paths.output, f"BR2_DL_DIR={project.dl_dir}",
-                "show-info"], log=ws.paths.logs / "show-info.log", env=env,
+                "show-info", "printvars", "VARS=%_OVERRIDE_SRCDIR"],
+               log=ws.paths.logs / "show-info.log", env=env,
                what=f"Buildroot show-info for {ws.name}", capture=True)
     try:
-        info = json.loads(text)
+        info, overrides = _parse_query(text)
     except ValueError as exc:
         raise SkiffError(f"Buildroot's show-info output for {ws.name} is not JSON: {exc}",
                          hint=f"see {ws.paths.logs / 'show-info.log'}") from None
-    atomic_write(cache, json.dumps({"key": key, "info": info}) + "\n")
-    return info
+    atomic_write(cache, json.dumps({"key": key, "info": info, "overrides": overrides}) + "\n")
+    return info, overrides
+
+
+def override_file_state(ws: Workspace) -> list[str]:
+    """BR2_PACKAGE_OVERRIDE_FILE of ``.config`` (``$(CONFIG_DIR)`` is the output
+    directory) and the sha256 of its content ("-" when it does not exist)."""
+    path = ws.paths.output / "local.mk"
+    for line in ws.paths.dotconfig.read_text(errors="replace").splitlines():
+        if line.startswith("BR2_PACKAGE_OVERRIDE_FILE="):
+            value = line.partition("=")[2].strip().strip('"')
+            path = Path(value.replace("$(CONFIG_DIR)", str(ws.paths.output)))
+            break
+    return [str(path), sha256_file(path) if path.is_file() else "-"]
+
+
+def query_show_info(ws: Workspace, project: Project) -> dict:
+    """``make -s show-info`` for the configured workspace, cached on its inputs."""
+    return _query(ws, project)[0]
+
+
+def query_overrides(ws: Workspace, project: Project) -> dict[str, str]:
+    """Package -> the local source directory Buildroot builds it from."""
+    return _query(ws, project)[1]
 
 
 def workspace_sources(ws: Workspace, project: Project) -> list[Source]:
     tree = checkout.tree_dir(project.cache, ws.pin)
-    return parse_show_info(query_show_info(ws, project), tree, project,
-                           ws.board.allow_unhashed)
+    info, overrides = _query(ws, project)
+    return parse_show_info(info, tree, project, ws.board.allow_unhashed, overrides)

@@ -30,6 +30,7 @@ from .image import assemble
 from .lock import lock_path
 from .mirrors import MirrorMap
 from .model import BuildrootPin
+from .overrides import OverridesUnchanged
 from .plan import Plan, Workspace, load_plan
 from .progress import SkiffReporter, board
 from .project import ENV_OFFLINE, ENV_QUIET, ENV_STRICT, Project, flag
@@ -221,12 +222,15 @@ def task_compile() -> Iterator[dict[str, Any]]:
     yield {"name": None, "doc": "run Buildroot out of tree (O=workspaces/<ws>/output)"}
     lister = functools.cache(list_tree)  # layers are shared: walk each tree once
     for ws in plan.workspaces.values():
+        facts = {"tree": checkout.tree_key(ws.pin), "make": make_args(plan.project, os.environ),
+                 "links": compile_links(ws, lister)}
         yield _workspace_task(
             "compile", ws, _compile, doc=f"build {ws.name} with Buildroot",
             file_dep=[str(p) for p in compile_inputs(ws, lister)],
             targets=[str(ws.paths.root / "state" / "compile.json")],
-            facts={"tree": checkout.tree_key(ws.pin), "make": make_args(plan.project, os.environ),
-                   "links": compile_links(ws, lister)})
+            # Package source trees (<PKG>_OVERRIDE_SRCDIR) are checked when the task
+            # is about to run, after sources:<ws> has recorded them.
+            facts=facts, uptodate=[config_changed(facts), OverridesUnchanged(ws)])
 
 
 def task_image() -> Iterator[dict[str, Any]]:

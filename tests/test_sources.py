@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, DoitProject, PinnedTree, make_doit_project, ran
+from conftest import (
+    ROOT,
+    DoitProject,
+    PinnedTree,
+    add_external_package,
+    make_doit_project,
+    ran,
+)
 from httpserver import FaultyServer
 
 from skiffbuild.project import Project
@@ -166,37 +173,6 @@ def test_hash_audit_points_at_a_hash_listed_elsewhere_and_a_layer_hash_fixes_it(
     project.doit("sources:qemu-x86_64")
     assert (project.root / "cache/dl/hello/hello-1.1.tar.gz").read_bytes() == data
     assert pkg.is_dir()
-
-
-def add_external_package(project: DoitProject, name: str, version: str,
-                         files: dict[str, str]) -> Path:
-    """A generic package in skiff/core's BR2_EXTERNAL tree, enabled on qemu-x86_64 (with
-    skiff/core added to the board), its site on the primary site's host."""
-    ext = project.root / "layers" / "skiff" / "core" / "buildroot_ext"
-    pkg = ext / "package" / name
-    pkg.mkdir(parents=True)
-    for rel, text in files.items():
-        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
-        (pkg / rel).write_text(text)
-    upper = name.upper().replace("-", "_")
-    (pkg / "Config.in").write_text(f'config BR2_PACKAGE_{upper}\n\tbool "{name}"\n')
-    (pkg / f"{name}.mk").write_text(f"{upper}_VERSION = {version}\n{upper}_SITE = "
-                                    f"https://sources.skiffbuild.invalid/{name}\n"
-                                    "$(eval $(generic-package))\n")
-    config_in = ext / "Config.in"
-    config_in.write_text(config_in.read_text() + f'\nsource "$BR2_EXTERNAL_SKIFF_CORE_PATH/'
-                                                 f'package/{name}/Config.in"\n')
-    mk = ext / "external.mk"
-    if "package/*/*.mk" not in mk.read_text():
-        mk.write_text(mk.read_text() + "\ninclude $(sort $(wildcard "
-                      "$(BR2_EXTERNAL_SKIFF_CORE_PATH)/package/*/*.mk))\n")
-    board = project.root / "manifests" / "boards" / "qemu-x86_64.yaml"
-    if "skiff/core" not in board.read_text():
-        board.write_text(board.read_text().replace("layers: [", "layers: [skiff/core, "))
-    frag = project.root / "overrides" / "buildroot"
-    frag.mkdir(parents=True, exist_ok=True)
-    (frag / name).write_text(f"BR2_PACKAGE_{upper}=y\n")
-    return pkg
 
 
 def test_external_tree_packages_are_listed(tmp_path: Path, testtree: PinnedTree,

@@ -121,6 +121,18 @@ else
 endif
 $(2)_VERSION := $$(call pkg-safe-version,$$($(2)_DL_VERSION))
 
+# <PKG>_OVERRIDE_SRCDIR (set in BR2_PACKAGE_OVERRIDE_FILE, usually local.mk):
+# the package is built from that directory, rsynced, never downloaded, never
+# patched; its version becomes "custom", so show-info lists a <name>-custom
+# archive that nothing will fetch, as Buildroot's does. A host package
+# follows its target package's override.
+ifdef $(3)_OVERRIDE_SRCDIR
+$(2)_OVERRIDE_SRCDIR ?= $$($(3)_OVERRIDE_SRCDIR)
+endif
+ifneq ($$($(2)_OVERRIDE_SRCDIR),)
+$(2)_VERSION := custom
+endif
+
 $(2)_BASENAME := $$(if $$($(2)_VERSION),$(1)-$$($(2)_VERSION),$(1))
 $(2)_BASENAME_RAW := $$(if $$($(2)_VERSION),$$($(2)_RAWNAME)-$$($(2)_VERSION),$$($(2)_RAWNAME))
 $(2)_DIR = $$(BUILD_DIR)/$$($(2)_BASENAME)
@@ -288,6 +300,8 @@ $$($(2)_TARGET_BUILD): $$($(2)_TARGET_CONFIGURE)
 # so that a built dependency does not rebuild this package.
 $(1)-configure: $$($(2)_TARGET_CONFIGURE)
 $$($(2)_TARGET_CONFIGURE): | $$($(2)_FINAL_DEPENDENCIES)
+
+ifeq ($$($(2)_OVERRIDE_SRCDIR),)
 $$($(2)_TARGET_CONFIGURE): $$($(2)_TARGET_PATCH)
 
 $(1)-patch: $$($(2)_TARGET_PATCH)
@@ -296,15 +310,31 @@ $$($(2)_TARGET_PATCH): $$($(2)_TARGET_EXTRACT)
 $(1)-extract: $$($(2)_TARGET_EXTRACT)
 $$($(2)_TARGET_EXTRACT): $$($(2)_TARGET_SOURCE)
 $$($(2)_TARGET_EXTRACT): | prepare-build
+else
+# Order-only, as in Buildroot: <pkg>-clean-for-rebuild removes the rsync stamp
+# without making configure run again, and a missing stamp is still remade.
+$(2)_TARGET_RSYNC = $$($(2)_DIR)/.stamp_rsynced
+$$($(2)_TARGET_CONFIGURE): | $$($(2)_TARGET_RSYNC)
+$$($(2)_TARGET_RSYNC): | prepare-build
+$$($(2)_TARGET_RSYNC): PKG = $(2)
+$(1)-rsync: $$($(2)_TARGET_RSYNC)
+$(1)-patch $(1)-extract: $(1)-rsync
+.PHONY: $(1)-rsync
+endif
 
 $(1)-depends: $$($(2)_FINAL_ALL_DEPENDENCIES)
 
+ifeq ($$($(2)_OVERRIDE_SRCDIR),)
 $(1)-source: $$($(2)_TARGET_SOURCE)
-$(1)-all-source: $(1)-source $$(patsubst %,%-all-source,$$($(2)_FINAL_ALL_DEPENDENCIES))
-$(1)-legal-source: $(1)-source
-
 $(1)-external-deps:
 	@$$(foreach f,$$($(2)_SOURCE) $$($(2)_PATCH) $$($(2)_EXTRA_DOWNLOADS),echo $$(notdir $$(f));)
+else
+$(1)-source:
+$(1)-external-deps:
+	@echo "file://$$($(2)_OVERRIDE_SRCDIR)"
+endif
+$(1)-all-source: $(1)-source $$(patsubst %,%-all-source,$$($(2)_FINAL_ALL_DEPENDENCIES))
+$(1)-legal-source: $(1)-source
 $(1)-all-external-deps: $(1)-external-deps \
 	$$(patsubst %,%-all-external-deps,$$($(2)_FINAL_ALL_DEPENDENCIES))
 
@@ -320,6 +350,7 @@ $(1)-dirclean:
 	rm -rf $$($(2)_DIR)
 
 $(1)-clean-for-reinstall:
+	$$(if $$($(2)_OVERRIDE_SRCDIR),rm -f $$($(2)_TARGET_RSYNC))
 	rm -f $$($(2)_TARGET_INSTALL)
 	rm -f $$($(2)_TARGET_INSTALL_STAGING)
 	rm -f $$($(2)_TARGET_INSTALL_TARGET)

@@ -58,6 +58,16 @@ $(BUILD_DIR)/%/.stamp_extracted:
 	$(call pkg-run-hooks,$(PKG)_POST_EXTRACT_HOOKS)
 	$(Q)touch $@
 
+# Rsync the package's override source directory (<PKG>_OVERRIDE_SRCDIR),
+# version control directories left out, as Buildroot does.
+$(BUILD_DIR)/%/.stamp_rsynced:
+	@$(call MESSAGE,"Syncing from source dir $($(PKG)_OVERRIDE_SRCDIR)")
+	@mkdir -p $(@D)
+	@test -d $($(PKG)_OVERRIDE_SRCDIR) || (echo "ERROR: $($(PKG)_OVERRIDE_SRCDIR) does not exist" ; exit 1)
+	rsync -au --chmod=u=rwX,go=rX --exclude .svn --exclude .git --exclude .hg --exclude .bzr \
+		--exclude CVS $(call qstrip,$($(PKG)_OVERRIDE_SRCDIR))/ $(@D)
+	$(Q)touch $@
+
 # Patch: the _PATCH downloads, then the package's directory and each
 # BR2_GLOBAL_PATCH_DIR entry (<dir>/<pkg>/<version>/ if it exists, else
 # <dir>/<pkg>/): their "series" file, else *.patch in byte order.
