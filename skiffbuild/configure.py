@@ -153,9 +153,13 @@ def wiring(ws: Workspace, project: Project, requests: dict[str, list[Assignment]
 
 def _header(ws: Workspace, kind: str, externals: tuple[Path, ...]) -> list[str]:
     lines = [f"{kind} configuration of workspace '{ws.name}', merged by skiffbuild.",
-             "Generated: do not edit. Change a layer's fragments (or overrides/) instead.",
-             "Layers in merge order: " + ", ".join(layer.name for layer in ws.chain)]
+             "Generated: do not edit. Change a layer's fragments (or overrides/) instead."]
     if kind == "Buildroot":
+        # Only here: Buildroot reconfigures and rebuilds a package whose fragment
+        # file changes at all (make compares mtimes), so the kernel, U-Boot and
+        # BusyBox fragments must change only when a setting of theirs does, not
+        # when a layer that sets none of them joins the chain.
+        lines.append("Layers in merge order: " + ", ".join(layer.name for layer in ws.chain))
         lines.append(f"Buildroot: {ws.pin.url} @ {ws.pin.commit}")
         lines.append("BR2_EXTERNAL: " + (":".join(map(str, externals)) or "(none)"))
     return lines

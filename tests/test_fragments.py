@@ -116,12 +116,23 @@ BR2_TARGET_OPTIMIZATION="-O2"
 BR2_DL_DIR="{tmp_path}/cache/dl"
 BR2_REPRODUCIBLE=y
 """
-    assert conf.files["kernel.fragment"].split("\n")[3:] == [
+    assert conf.files["kernel.fragment"].split("\n") == [
+        "# Linux kernel configuration of workspace 'b', merged by skiffbuild.",
+        "# Generated: do not edit. Change a layer's fragments (or overrides/) instead.",
         "", "# base/core: layers/base/core/kernel/virtio", "CONFIG_VIRTIO=y",
         "", "# pi/x: layers/pi/x/kernel/debug",
         "#   (replaces 'is not set' from base/core "
         "(layers/base/core/kernel/virtio:2))",
         "CONFIG_DEBUG=y", ""]
+    # A layer that sets nothing of the kernel's joins the chain: the kernel fragment
+    # keeps its bytes, so Buildroot does not reconfigure and rebuild the kernel.
+    write_project(tmp_path, {
+        "overrides/workspaces/b/buildroot/hostname": 'BR2_TARGET_GENERIC_HOSTNAME="c"\n'})
+    ws = load_plan(project).workspaces["b"]
+    assert ws.chain[-1].name == "overrides/workspaces/b"
+    again = plan_configuration(ws, project)
+    assert again.files["buildroot.defconfig"] != conf.files["buildroot.defconfig"]
+    assert again.files["kernel.fragment"] == conf.files["kernel.fragment"]
 
 
 def test_wiring_extends_a_fragment_list_and_runs_hooks(tmp_path: Path) -> None:
