@@ -182,6 +182,13 @@ def add_external_package(project: DoitProject, name: str, version: str,
 SHARED = Path(os.environ.get("SKIFFBUILD_SHARED") or ROOT.parent / "shared")
 REAL_BUILDROOT = SHARED / "buildroot" / "buildroot.git"
 REAL_PIN = "679b9ead7620bbf193620d1ebf56f53c1764d37a"  # 2026.02.3
+# The small board really built (tests/real/README.md) and what scripts/setup-real makes for it.
+REAL_BOARD = ROOT / "tests" / "real"
+REAL_TOOLCHAIN = Path("/usr/local/share/skiffbuild/debian-toolchain")
+REAL_KERNEL = Path("/usr/local/share/skiffbuild/testtree-kernel/vmlinuz")
+REAL_BUILD_NEEDS = (SHARED / "sources" / "busybox-1.37.0.tar.bz2",
+                    SHARED / "sources" / "patchelf-0.13-skiffbuild.tar.gz",
+                    REAL_TOOLCHAIN / ".complete", REAL_KERNEL)
 
 
 def require_shared(*paths: Path) -> None:
@@ -212,6 +219,26 @@ def make_real_project(dest: Path, source: Path = ROOT) -> DoitProject:
     env["SKIFFBUILD_MIRRORS"] = str(mirrors)
     env["SKIFFBUILD_OFFLINE"] = "1"  # the real tier never touches the network
     return DoitProject(dest, env)
+
+
+def real_site(dest: Path) -> Path:
+    """A primary download site in Buildroot's dl/ layout with the three files of the real
+    board: two from shared/sources, the BR2_EXTERNAL package's tarball made here."""
+    for dl_dir, name in (("busybox", "busybox-1.37.0.tar.bz2"),
+                         ("patchelf", "patchelf-0.13-skiffbuild.tar.gz")):
+        (dest / dl_dir).mkdir(parents=True)
+        shutil.copy(SHARED / "sources" / name, dest / dl_dir / name)
+    subprocess.run([str(REAL_BOARD / "make-ext-tarball"), str(dest / "skiffhello")],
+                   check=True, capture_output=True)
+    return dest
+
+
+def make_real_board_project(base: Path) -> DoitProject:
+    """tests/real as a project on real Buildroot, its sources on a file:// primary site."""
+    project = make_real_project(base / "project", REAL_BOARD)
+    del project.env["SKIFFBUILD_OFFLINE"]  # the sources come from the primary site
+    project.env["SKIFFBUILD_PRIMARY_SITE"] = f"file://{real_site(base / 'site')}"
+    return project
 
 
 @pytest.fixture(scope="session")
