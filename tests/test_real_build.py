@@ -18,6 +18,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,7 @@ class RealBuild:
 
     def doit(self, *args: str) -> subprocess.CompletedProcess[str]:
         # No network namespace: nothing in a build may reach the network.
-        proc = subprocess.run(["unshare", "-n", "python3", "-m", "doit", *args],
+        proc = subprocess.run(["unshare", "-n", sys.executable, "-m", "doit", *args],
                               cwd=self.project.root, env=self.project.env,
                               capture_output=True, text=True, check=False)
         assert proc.returncode == 0, f"doit {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
@@ -158,7 +159,7 @@ def test_real_board_builds_boots_and_rebuilds_only_what_changed(real_build: Real
 
 
 def test_real_board_is_reproducible(real_build: RealBuild) -> None:
-    proc = subprocess.run(["unshare", "-n", "python3", "-m", "doit", f"repro:{WS}"],
+    proc = subprocess.run(["unshare", "-n", sys.executable, "-m", "doit", f"repro:{WS}"],
                           cwd=real_build.project.root, env=real_build.project.env,
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
