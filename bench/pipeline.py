@@ -86,20 +86,22 @@ def bench_pipeline(tmp: Path, repeat: int, echo) -> list[Row]:
         b = (parallel.root / "workspaces" / ws / "image" / "SHA256SUMS").read_text()
         if a != b:
             raise SystemExit(f"{ws}: the parallel build differs from the serial one")
-    rows = [Row("(f) both boards from scratch, doit -n 2", t_parallel, "serially", t_serial)]
+    rows = [Row("(f) test tree: both boards from scratch, doit -n 2", t_parallel, "serially",
+                t_serial)]
 
     echo("pipeline: (a) no-op runs")
     floor = doit_floor(tmp / "empty", repeat=repeat)
     for ws in BOARDS:
         noop = median_time(lambda ws=ws: serial.doit(f"image:{ws}"), repeat)
-        rows.append(Row(f"(a) no-op doit image:{ws}", noop, "empty dodo", floor))
+        rows.append(Row(f"(a) test tree: no-op doit image:{ws}", noop, "empty dodo", floor))
 
     echo("pipeline: (e) image assembly")
     for ws in BOARDS:
         wall, tools = _assembly(serial.root, ws, repeat)
-        rows.append(Row(f"(e) image assembly of {ws}", wall, "its tool calls", tools))
+        rows.append(Row(f"(e) test tree: image assembly of {ws}", wall, "its tool calls", tools))
 
     echo("pipeline: (b) config of pi4 + skiff/core")
     ours, bare = _config(tmp, testtree, repeat)
-    rows.append(Row("(b) config:<ws>, pi4 + skiff/core chain", ours, "make defconfig", bare))
+    rows.append(Row("(b) test tree: config:<ws>, pi4 + skiff/core chain", ours,
+                    "make defconfig", bare))
     return rows

@@ -9,10 +9,14 @@
       sha256 in Python                                  vs  coreutils sha256sum
   (e) image assembly                                    vs  the tool calls it makes
   (f) both boards built from scratch with doit -n 2     vs  serially
+  (g) real Buildroot: a no-op image, check of pi4, a compile from clean
+                                                         vs  an empty dodo / the same make by hand
 
-Builds use the Buildroot-compatible test tree (real Buildroot needs the
-internet); see bench/common.py. A ratio below 1 means skiffbuild is faster
-than the baseline; above 1 it is skiffbuild's overhead. Run from a checkout
+(a)-(f) build with the Buildroot-compatible test tree (their rows say
+"test tree"); (g) with real Buildroot from shared/ and the small board of
+tests/real (bench/real.py), left out when that is not set up. A ratio below
+1 means skiffbuild is faster than the baseline; above 1 it is skiffbuild's
+overhead. Run from a checkout
 after `bash scripts/setup`: python3 bench/run.py [--repeat N] [--markdown]
 """
 
@@ -30,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, Row, machine
 from downloads import bench_downloads, bench_hash
 from pipeline import bench_pipeline
+from real import bench_real
 from scaling import bench_scaling
 
 
@@ -76,7 +81,8 @@ def main() -> int:
         rows = bench_pipeline(base, args.repeat, _echo)
         rows += bench_scaling(base, args.repeat, _echo)
         rows += _downloads(args.repeat)
-    order = {"(a)": 0, "(b)": 1, "(c)": 2, "(d)": 3, "(e)": 4, "(f)": 5}
+        rows += bench_real(base, args.repeat, _echo)
+    order = {"(a)": 0, "(b)": 1, "(c)": 2, "(d)": 3, "(e)": 4, "(f)": 5, "(g)": 6}
     rows.sort(key=lambda r: order[r.figure[:3]])
     print(f"skiffbuild benchmarks, {time.strftime('%Y-%m-%d')}, on {machine()}"
           + (", PYTHONDONTWRITEBYTECODE set (bytecode compiled first)"
