@@ -16,9 +16,11 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Iterator
+import types
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import kconfiglib
 
@@ -103,24 +105,71 @@ def kconfig_env(tree: Path, output: Path) -> dict[str, str]:
     return env
 
 
-# kconfiglib reads its variables from os.environ, which threads share
-# (doit -n N -P thread): one parse at a time.
-_ENV_LOCK = threading.Lock()
+# kconfiglib reads its variables through os.getenv, os.environ and
+# os.path.expandvars. Setting them in os.environ would be seen by every other
+# thread (doit -n N runs tasks as threads): another workspace's make could start
+# with HOME="$(HOME)" and stop with "Recursive variable 'HOME' references
+# itself". So kconfiglib gets its own view of the environment instead: the
+# process environment with this thread's values on top, and os.environ is
+# never written.
+_overlay = threading.local()
+
+
+def _lookup(name: str) -> str | None:
+    values = getattr(_overlay, "values", None) or {}
+    return values[name] if name in values else os.environ.get(name)
+
+
+class _Environ(Mapping[str, str]):
+    def __getitem__(self, name: str) -> str:
+        value = _lookup(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**os.environ, **(getattr(_overlay, "values", None) or {})})
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _KconfigOs(types.ModuleType):
+    """``os`` as kconfiglib sees it: everything from ``os`` but the environment."""
+
+    environ = _Environ()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+    @staticmethod
+    def getenv(name: str, default: str | None = None) -> str | None:
+        value = _lookup(name)
+        return default if value is None else value
+
+
+def _expandvars(text: str) -> str:
+    """os.path.expandvars on the thread's view: $NAME and ${NAME}, unknown ones kept."""
+    def one(match: re.Match[str]) -> str:
+        value = _lookup(match.group(1) or match.group(2))
+        return match.group(0) if value is None else value
+    return re.sub(r"\$(?:(\w+)|\{([^}]*)\})", one, text)
+
+
+kconfiglib.os = _KconfigOs("os")  # type: ignore[attr-defined]
+kconfiglib.expandvars = _expandvars  # type: ignore[attr-defined]
+# One parse at a time all the same: kconfiglib is not known to be thread-safe.
+_PARSE_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
-    with _ENV_LOCK:
-        saved = {k: os.environ.get(k) for k in values}
-        os.environ.update(values)
+    with _PARSE_LOCK:
+        _overlay.values = values
         try:
             yield
         finally:
-            for key, old in saved.items():
-                if old is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = old
+            _overlay.values = None
 
 
 def buildroot_kconfig(tree: Path, output: Path,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import kconfiglib
@@ -139,3 +140,38 @@ def test_externals_are_read_from_buildroots_record(tmp_path: Path) -> None:
         "export BR2_EXTERNAL_SKIFF_PATH = /x/ext\nexport BR2_EXTERNAL_SKIFF_DESC = d\n")
     assert externals_of(tmp_path) == {"BR2_EXTERNAL_SKIFF_PATH": "/x/ext"}
     assert "BR2_EXTERNAL_SKIFF_PATH" not in os.environ
+
+
+def test_parsing_never_changes_the_process_environment(tmp_path: Path) -> None:
+    # doit -n N runs tasks as threads: while one parses Buildroot's Kconfig, another starts
+    # make from os.environ. HOME="$(HOME)" there made make stop with "Recursive variable
+    # 'HOME' references itself".
+    from conftest import copy_testtree, run_make
+
+    tree = copy_testtree(tmp_path / "tree")
+    out = tmp_path / "out"
+    env = {**os.environ, "LC_ALL": "C"}
+    run_make("-C", tree, f"O={out}", "qemu_x86_64_defconfig", env=env)
+    before = dict(os.environ)
+    seen: set[tuple[str, str | None]] = set()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            seen.update((k, os.environ.get(k)) for k in ("HOME", "srctree", "TOPDIR", "CONFIG_"))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(3):
+            kconf = buildroot_kconfig(tree, out, out / ".config")
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen == {(k, before.get(k)) for k in ("HOME", "srctree", "TOPDIR", "CONFIG_")}
+    assert dict(os.environ) == before
+    # ... and kconfiglib still saw Buildroot's variables: the symbols are BR2_ ones and
+    # the make-syntax default stays literal.
+    assert kconf.syms["BR2_x86_64"].str_value == "y"
+    assert kconf.srctree == str(tree)
+    assert "$(TOPDIR)" in kconf.syms["BR2_DL_DIR"].str_value
