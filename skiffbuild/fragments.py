@@ -10,12 +10,18 @@ merged file's comments and for validation reports.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Problem
 from .model import FRAGMENT_PREFIX
+from .yamlload import read_text_bounded
+
+# A fragment is a few KiB of text; layers are checked against this at load
+# (skiffbuild.manifest.MAX_INPUT_BYTES), and it is enforced again when read.
+MAX_FRAGMENT_BYTES = 1 << 20
 
 __all__ = ["Assignment", "Merged", "Origin", "merge", "parse_fragment", "render"]
 
@@ -77,9 +83,15 @@ def parse_fragment(path: Path, kind: str, layer: str, display: str,
     assignments: list[Assignment] = []
     problems: list[Problem] = []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [Problem(display, None, None, f"cannot read fragment: {exc}")]
+        # Non-blocking and bounded: a FIFO or /dev/zero swapped in after load must not hang.
+        text = read_text_bounded(path, MAX_FRAGMENT_BYTES)
+    except OSError as exc:
+        return [], [Problem(display, None, None, f"cannot read fragment: {exc.strerror}")]
+    except UnicodeDecodeError:
+        return [], [Problem(display, None, None, "cannot read fragment: not UTF-8 text")]
+    # Lines are quoted in errors only from a file of the layer itself: a symlink to a host
+    # file (/etc/shadow) must not have its content printed.
+    quote = _own_file(path)
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -93,20 +105,29 @@ def parse_fragment(path: Path, kind: str, layer: str, display: str,
             match = _ASSIGN.fullmatch(line)
             if not match:
                 problems.append(Problem(display, number, None,
-                                        f"not a Kconfig assignment: {line!r}"))
+                                        f"not a Kconfig assignment: {line!r}" if quote
+                                        else "not a Kconfig assignment"))
                 continue
             symbol, value = match.group(1), match.group(2)
             if not _VALUE.fullmatch(value):
-                problems.append(Problem(display, number, symbol,
-                                        f"invalid value {value!r} (expected y, n, m, a number "
+                shown = f" {value!r}" if quote else ""
+                problems.append(Problem(display, number, symbol if quote else None,
+                                        f"invalid value{shown} (expected y, n, m, a number "
                                         "or a double-quoted string)"))
                 continue
         wrong = _kind_message(kind, symbol)
         if wrong:
-            problems.append(Problem(display, number, None, wrong))
+            problems.append(Problem(display, number, None,
+                                    wrong if quote else f"not a {kind} symbol"))
             continue
         assignments.append(Assignment(symbol, value, bool(not_set), Origin(layer, display, number)))
     return assignments, problems
+
+
+def _own_file(path: Path) -> bool:
+    """Whether ``path`` resolves inside its layer (``<layer>/<kind>/<file>``)."""
+    layer = os.path.realpath(path.parent.parent)
+    return os.path.realpath(path).startswith(layer + os.sep)
 
 
 def merge(kind: str, assignments: list[Assignment]) -> Merged:

@@ -99,13 +99,21 @@ class _Assembler:
         stage.mkdir(parents=True)
         for content in part.contents:
             dest = stage / content.destination.lstrip("/")
+            self.confine(part, dest, stage, content.destination, "the partition")
             dest.mkdir(parents=True, exist_ok=True)
             source = content.source
             if source.endswith("/"):
                 directory = self.images / source
+                self.confine(part, directory, self.images, source, "the images directory")
                 if not directory.is_dir():
                     raise SkiffError(f"{self.ws.name}: partition {part.name}: {source} is not "
                                      f"a directory in {self.images}")
+                # copytree copies what symlinks point to: each must stay in images/ too.
+                for entry in sorted(directory.rglob("*")):
+                    if entry.is_symlink():
+                        self.confine(part, entry, self.images,
+                                     f"{source}{entry.relative_to(directory)}",
+                                     "the images directory")
                 shutil.copytree(directory, dest, dirs_exist_ok=True, symlinks=False)
                 continue
             matches = sorted(p for p in self.images.glob(source) if p.is_file()) \
@@ -116,10 +124,20 @@ class _Assembler:
                                  hint="check the board's image layout against what the build "
                                       "produced")
             for match in matches:
+                self.confine(part, match, self.images, source, "the images directory")
                 shutil.copyfile(match, dest / match.name)
                 shutil.copymode(match, dest / match.name)
         self.normalise(stage)
         return stage
+
+    def confine(self, part: Partition, path: Path, base: Path, name: str, where: str) -> None:
+        """Checked at load too (skiffbuild.manifest); here also through symlinks, which
+        only exist once Buildroot has run: no host file goes into, or is written by, the
+        image."""
+        real, root = os.path.realpath(path), os.path.realpath(base)
+        if real != root and not real.startswith(root + os.sep):
+            raise SkiffError(f"{self.ws.name}: partition {part.name}: {name} leads outside "
+                             f"{where}")
 
     def normalise(self, root: Path) -> None:
         """Modes from the owner's execute bit, owners 0:0, every time = the epoch."""
@@ -187,6 +205,7 @@ class _Assembler:
 
     def raw(self, part: Partition, out: Path) -> None:
         source = self.images / (part.image or "")
+        self.confine(part, source, self.images, part.image or "", "the images directory")
         if not source.is_file():
             raise SkiffError(f"{self.ws.name}: partition {part.name}: no file {part.image} in "
                              f"{self.images}")

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import Problem
-from .manifest import load_document
+from .manifest import MAX_INPUT_BYTES, confined, file_problem, load_document
 from .model import FRAGMENT_KINDS, Command, Layer
 from .project import Project
+from .yamlload import read_text_bounded
 
 __all__ = ["LayerIndex", "override_layers", "read_layer", "scan_layers"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_COMMAND = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # as layer.schema.json's commands
 _PART_DIRS = ("buildroot", "kernel", "uboot", "busybox", "cflags", "root_overlay",
               "buildroot_ext", "buildroot_patches", "kernel_patches", "uboot_patches")
 
@@ -47,24 +49,40 @@ class LayerIndex:
         return sorted(self.layers)
 
 
-def _read_fragment_dir(directory: Path, project: Project,
+def _read_fragment_dir(directory: Path, layer: Path, project: Project,
                        problems: list[Problem]) -> tuple[Path, ...]:
     files = []
     for entry in _byte_sorted(list(directory.iterdir())):
         if entry.name.startswith("."):
             continue  # dotfiles (.gitkeep, editor backups) are not fragments
-        if entry.is_dir():
+        if entry.is_dir() and not entry.is_symlink():
             problems.append(Problem(project.display(entry), None, None,
                                     "subdirectories are not allowed in a fragment directory"))
+            continue
+        # Read by config: (and shown in its errors): a host file, FIFO or device must not be.
+        bad = file_problem(entry, layer, "the fragment", "its layer")
+        if bad:
+            problems.append(Problem(project.display(entry), None, None, bad))
             continue
         files.append(entry)
     return tuple(files)
 
 
-def _cflags(files: tuple[Path, ...]) -> tuple[str, ...]:
+def _read_small(file: Path, project: Project, problems: list[Problem]) -> str:
+    """A metadata or cflags file already checked by ``file_problem``; "" if unreadable."""
+    try:
+        return read_text_bounded(file, MAX_INPUT_BYTES)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        problems.append(Problem(project.display(file), None, None, f"cannot read: {reason}"))
+        return ""
+
+
+def _cflags(files: tuple[Path, ...], project: Project,
+            problems: list[Problem]) -> tuple[str, ...]:
     flags = []
     for file in files:
-        for line in file.read_text().splitlines():
+        for line in _read_small(file, project, problems).splitlines():
             line = line.strip()
             if line and not line.startswith("#"):
                 flags.append(line)
@@ -75,11 +93,21 @@ def _skiffos_metadata(path: Path, project: Project, problems: list[Problem]) -> 
     """Read SkiffOS's ``metadata/`` files into layer fields."""
     meta = path / "metadata"
     fields: dict = {"inputs": []}
+
+    def usable(file: Path, what: str) -> bool:
+        if not file.exists() and not file.is_symlink():
+            return False
+        bad = file_problem(file, path, what, "its layer")
+        if bad:
+            problems.append(Problem(project.display(file), None, None, bad))
+        return bad is None
+
     deps_file = meta / "dependencies"
-    if deps_file.is_file():
+    if usable(deps_file, "the metadata file"):
         fields["inputs"].append(deps_file)
         deps, lines = [], []
-        for number, line in enumerate(deps_file.read_text().splitlines(), start=1):
+        text = _read_small(deps_file, project, problems)
+        for number, line in enumerate(text.splitlines(), start=1):
             for dep in re.split(r"[,\s]+", line.strip()):
                 if not dep:
                     continue
@@ -92,26 +120,31 @@ def _skiffos_metadata(path: Path, project: Project, problems: list[Problem]) -> 
         fields["dependencies"] = tuple(deps)
         fields["dependency_lines"] = tuple(lines)
     desc_file = meta / "description"
-    if desc_file.is_file():
+    if usable(desc_file, "the metadata file"):
         fields["inputs"].append(desc_file)
-        fields["description"] = " ".join(desc_file.read_text().split())
+        fields["description"] = " ".join(_read_small(desc_file, project, problems).split())
     fields["unlisted"] = (meta / "unlisted").exists()
     commands_file = meta / "commands"
-    if commands_file.is_file():
+    if usable(commands_file, "the metadata file"):
         fields["inputs"].append(commands_file)
         commands = []
-        for line in commands_file.read_text().splitlines():
+        text = _read_small(commands_file, project, problems)
+        for number, line in enumerate(text.splitlines(), start=1):
             name, _, desc = line.strip().partition(" ")
-            if name:
+            if name and not _COMMAND.fullmatch(name):
+                # It becomes a make argument: "-f/etc/x" or "--eval=..." would be an option.
+                problems.append(Problem(project.display(commands_file), number, None,
+                                        "a command name uses letters, digits, '_' and '-'"))
+            elif name:
                 # SkiffOS runs `make <command>` in the layer's extensions/.
                 commands.append(Command(name, desc.strip(),
                                         ("make", "-C", str(path / "extensions"), name)))
         fields["commands"] = tuple(commands)
     hooks = path / "hooks"
     # SkiffOS's names are inverted: pre.sh runs at post-build, post.sh at post-image.
-    if (hooks / "pre.sh").is_file():
+    if usable(hooks / "pre.sh", "the hook script"):
         fields["post_build"] = (hooks / "pre.sh",)
-    if (hooks / "post.sh").is_file():
+    if usable(hooks / "post.sh", "the hook script"):
         fields["post_image"] = (hooks / "post.sh",)
     return fields
 
@@ -135,9 +168,12 @@ def _yaml_metadata(path: Path, project: Project, problems: list[Problem]) -> dic
     for hook in ("post_build", "post_image"):
         scripts = []
         for index, rel in enumerate(data.get("hooks", {}).get(hook, [])):
-            script = path / rel
-            if not script.is_file():
-                problems.append(doc.problem(("hooks", hook, index), f"hook script {rel} not found"))
+            script, outside = confined(path, rel, "its layer")
+            if outside and outside.endswith("through a symlink"):
+                outside = None  # said below, naming the script
+            bad = outside or file_problem(script, path, f"hook script {rel}", "its layer")
+            if bad:
+                problems.append(doc.problem(("hooks", hook, index), bad))
             elif not os.access(script, os.X_OK):
                 problems.append(doc.problem(("hooks", hook, index),
                                             f"hook script {rel} is not executable"))
@@ -146,9 +182,15 @@ def _yaml_metadata(path: Path, project: Project, problems: list[Problem]) -> dic
     commands = []
     for name, spec in data.get("commands", {}).items():
         argv = tuple(spec["run"])
-        if "/" in argv[0] and not (path / argv[0]).is_file():
-            problems.append(doc.problem(("commands", name, "run", 0),
-                                        f"command script {argv[0]} not found"))
+        # A bare name is looked up on PATH; a path is a script of this layer.
+        if "/" in argv[0]:
+            script, outside = confined(path, argv[0], "its layer")
+            if outside and outside.endswith("through a symlink"):
+                outside = None  # said below, naming the script
+            bad = outside or file_problem(script, path, f"command script {argv[0]}",
+                                          "its layer")
+            if bad:
+                problems.append(doc.problem(("commands", name, "run", 0), bad))
         commands.append(Command(name, spec.get("description", ""), argv))
     fields["commands"] = tuple(commands)
     return fields
@@ -169,21 +211,27 @@ def read_layer(path: Path, name: str, origin: Path, project: Project,
         # Overrides have no manifest: their hooks are found by name.
         fields = {"inputs": [], "description": "local overrides (git-ignored)"}
         for hook, script in (("post_build", "post-build.sh"), ("post_image", "post-image.sh")):
-            if (path / "hooks" / script).is_file():
-                fields[hook] = (path / "hooks" / script,)
+            file = path / "hooks" / script
+            if file.exists() or file.is_symlink():
+                bad = file_problem(file, path, "the hook script", "its layer")
+                if bad:
+                    problems.append(Problem(project.display(file), None, None, bad))
+                else:
+                    fields[hook] = (file,)
     fragments = []
     inputs = list(fields.pop("inputs"))
     for kind in (*FRAGMENT_KINDS, "cflags"):
         directory = path / kind
-        if directory.is_dir():
-            files = _read_fragment_dir(directory, project, problems)
+        if directory.is_dir() and _stays(directory, path, project, problems):
+            files = _read_fragment_dir(directory, path, project, problems)
             inputs += files
             if kind == "cflags":
-                fields["cflags"] = (*_cflags(files), *fields.get("cflags", ()))
+                fields["cflags"] = (*_cflags(files, project, problems), *fields.get("cflags", ()))
             elif files:
                 fragments.append((kind, files))
     optional_dirs = {
-        key: path / key if (path / key).is_dir() else None
+        key: path / key
+        if (path / key).is_dir() and _stays(path / key, path, project, problems) else None
         for key in ("root_overlay", "buildroot_ext", "buildroot_patches",
                     "kernel_patches", "uboot_patches")
     }
@@ -194,11 +242,29 @@ def read_layer(path: Path, name: str, origin: Path, project: Project,
                 problems.append(Problem(project.display(ext), None, None,
                                         f"a BR2_EXTERNAL tree needs {required}"))
         # Kconfig text of the external decides the .config; its .mk files do not.
-        kconfig = [p for p in ext.rglob("*") if p.is_file()
-                   and (p.name.startswith("Config.in") or p.name == "external.desc")]
-        inputs += sorted(kconfig)
+        kconfig = [p for p in ext.rglob("*")
+                   if p.name.startswith("Config.in") or p.name == "external.desc"]
+        for file in sorted(kconfig):
+            bad = file_problem(file, path, "the file", "its layer")
+            if bad and not file.is_dir():
+                problems.append(Problem(project.display(file), None, None, bad))
+            elif not bad:
+                inputs.append(file)
     return Layer(name=name, path=path, origin=origin, style=style, fragments=tuple(fragments),
-                 inputs=tuple(inputs), **optional_dirs, **fields)
+                 inputs=tuple(inputs), root_overlay=optional_dirs["root_overlay"],
+                 buildroot_ext=ext, buildroot_patches=optional_dirs["buildroot_patches"],
+                 kernel_patches=optional_dirs["kernel_patches"],
+                 uboot_patches=optional_dirs["uboot_patches"], **fields)
+
+
+def _stays(directory: Path, layer: Path, project: Project, problems: list[Problem]) -> bool:
+    """A part directory (overlay, fragments, patches) that is a symlink out of its layer
+    would put host files into the image or the configuration: refused."""
+    if os.path.realpath(directory).startswith(os.path.realpath(layer) + os.sep):
+        return True
+    problems.append(Problem(project.display(directory), None, None,
+                            "the directory is a symlink leading outside its layer"))
+    return False
 
 
 def _is_layer_dir(path: Path) -> bool:

@@ -7,7 +7,9 @@ that one run reports all manifest errors together.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
+import stat
 from pathlib import Path
 
 from . import schema
@@ -16,10 +18,14 @@ from .model import FRAGMENT_KINDS, Board, BuildrootPin, Content, ImageLayout, Pa
 from .project import Project
 from .yamlload import Document, load_yaml
 
-__all__ = ["DEFAULT_PIN", "load_board", "load_boards", "load_document", "load_pin",
-           "parse_size", "patch_series"]
+__all__ = ["DEFAULT_PIN", "MAX_INPUT_BYTES", "confined", "file_problem", "inner_path_problem",
+           "load_board", "load_boards", "load_document", "load_pin", "parse_size",
+           "patch_series"]
 
 DEFAULT_PIN = "buildroot"
+# A fragment, cflags file, metadata file or hook script is text of a few KiB;
+# anything bigger (or a device such as /dev/zero) is refused before it is read.
+MAX_INPUT_BYTES = 1 << 20
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
@@ -30,6 +36,52 @@ def parse_size(value: int | str) -> int:
     if not match:
         raise ValueError(value)
     return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _inside(path: Path, base: Path) -> bool:
+    return path == base or base in path.parents
+
+
+def confined(base: Path, rel: str, where: str) -> tuple[Path, str | None]:
+    """``base / rel`` and, when it leaves ``base`` (``..`` or symlinks), why.
+
+    A manifest from another team names files of its layer: an absolute path or
+    a ``..`` (or a symlink) leading out of it would read or run host files.
+    """
+    path = base / rel
+    bad = inner_path_problem(rel, where)
+    if bad is None and not _inside(Path(os.path.realpath(path)), Path(os.path.realpath(base))):
+        bad = f"path '{rel}' leads outside {where} through a symlink"
+    return path, bad
+
+
+def inner_path_problem(rel: str, where: str, absolute_ok: bool = False) -> str | None:
+    """Why ``rel`` (a path inside a directory that does not exist yet) would leave it."""
+    if os.path.isabs(rel) and not absolute_ok:
+        return f"absolute path '{rel}' is not allowed (paths are relative to {where})"
+    norm = posixpath.normpath(rel.lstrip("/") or ".")
+    if norm == ".." or norm.startswith("../"):
+        return f"path '{rel}' leads outside {where}"
+    return None
+
+
+def file_problem(path: Path, base: Path, name: str, where: str,
+                 limit: int = MAX_INPUT_BYTES) -> str | None:
+    """Why ``path`` cannot be read as a file of ``base``: missing, leaving it through a
+    symlink, not a regular file (a FIFO would hang, a device never end) or too big.
+    Never says anything about the target's content."""
+    if not _inside(Path(os.path.realpath(path)), Path(os.path.realpath(base))):
+        how = "is a symlink leading" if path.is_symlink() else "leads"
+        return f"{name} {how} outside {where}"
+    try:
+        info = path.stat()
+    except OSError:
+        return f"{name} not found"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{name} is not a regular file"
+    if info.st_size > limit:
+        return f"{name} is larger than the limit of {limit >> 20} MiB"
+    return None
 
 
 def load_document(project: Project, file: Path, kind: str) -> tuple[Document | None, list[Problem]]:
@@ -64,14 +116,20 @@ def load_pin(project: Project, name: str) -> tuple[BuildrootPin | None, list[Pro
     data = doc.data
     patches: tuple[Path, ...] = ()
     if "patches" in data:
-        directory = project.root / data["patches"]
-        if not directory.is_dir():
+        directory, outside = confined(project.root, data["patches"], "the project")
+        if outside:
+            problems.append(doc.problem(("patches",), outside))
+        elif not directory.is_dir():
             problems.append(doc.problem(("patches",), f"directory {data['patches']} not found"))
         else:
             patches = patch_series(directory)
-            missing = [p for p in patches if not p.is_file()]
-            for p in missing:
-                problems.append(doc.problem(("patches",), f"series lists missing patch {p.name}"))
+            for p in patches:
+                bad = file_problem(p, directory, f"patch {p.name}", "the patch directory")
+                if bad and bad.endswith("not found"):
+                    problems.append(doc.problem(("patches",),
+                                                f"series lists missing patch {p.name}"))
+                elif bad:
+                    problems.append(doc.problem(("patches",), bad))
     elif (project.root / "buildroot" / "patches").is_dir() and name == DEFAULT_PIN:
         patches = patch_series(project.root / "buildroot" / "patches")
     if problems:
@@ -96,6 +154,27 @@ def _partition(raw: dict) -> Partition:
     )
 
 
+def _image_path_problems(doc: Document) -> list[Problem]:
+    """Image sources stay in Buildroot's images directory, destinations in their partition."""
+    problems = []
+    for p_index, part in enumerate(doc.data["image"]["partitions"]):
+        at = ("image", "partitions", p_index)
+        if "image" in part:
+            bad = inner_path_problem(part["image"], "the images directory")
+            if bad:
+                problems.append(doc.problem((*at, "image"), bad))
+        for c_index, content in enumerate(part.get("contents", ())):
+            bad = inner_path_problem(content["source"], "the images directory")
+            if bad:
+                problems.append(doc.problem((*at, "contents", c_index, "source"), bad))
+            # "/boot" names the partition's /boot: a leading "/" is its root, not the host's.
+            bad = inner_path_problem(content.get("destination", "/"), "the partition",
+                                     absolute_ok=True)
+            if bad:
+                problems.append(doc.problem((*at, "contents", c_index, "destination"), bad))
+    return problems
+
+
 def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem]]:
     doc, problems = load_document(project, file, "board")
     if doc is None or problems:
@@ -106,15 +185,21 @@ def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem
         if part_name in names[:index]:
             problems.append(doc.problem(("image", "partitions", index, "name"),
                                         f"duplicate partition name '{part_name}'"))
+    problems += _image_path_problems(doc)
     fragments = []
     for kind in FRAGMENT_KINDS:
         files = []
         for index, rel in enumerate(data.get("fragments", {}).get(kind, [])):
-            path = (file.parent / rel).resolve()
-            if not path.is_file():
-                problems.append(doc.problem(("fragments", kind, index),
-                                            f"fragment file {rel} not found"))
-            files.append(path)
+            where = ("fragments", kind, index)
+            path, outside = confined(file.parent, rel, "the project")
+            if outside is None and not _inside(Path(os.path.realpath(path)),
+                                               Path(os.path.realpath(project.root))):
+                outside = f"path '{rel}' leads outside the project"
+            bad = outside or file_problem(path, project.root, f"fragment file {rel}",
+                                          "the project")
+            if bad:
+                problems.append(doc.problem(where, bad))
+            files.append(path.resolve())
         if files:
             fragments.append((kind, tuple(files)))
     if problems:

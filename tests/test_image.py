@@ -151,3 +151,33 @@ def test_missing_content_is_a_clear_error(tmp_path: Path) -> None:
     assert info.value.message == (f"img: partition boot: no file bzImage in "
                                   f"{ws.paths.output / 'images'}")
     assert not (ws.paths.root / "image" / "img.img").exists()
+
+
+def test_image_symlink_to_a_host_file_is_not_copied(tmp_path: Path) -> None:
+    # The manifest's paths are checked at load; a symlink only appears once Buildroot (or a
+    # hook) has run, so staging checks where each file really is.
+    ws, project = make_workspace(tmp_path / "p")
+    host = tmp_path / "host-secret"
+    host.write_text("secret\n")
+    images = ws.paths.output / "images"
+    (images / "bzImage").unlink()
+    (images / "bzImage").symlink_to(host)
+    from skiffbuild.errors import SkiffError
+
+    with pytest.raises(SkiffError) as info:
+        assemble(ws, project, echo=lambda _: None)
+    assert info.value.message == "img: partition boot: bzImage leads outside the images directory"
+    assert not (ws.paths.root / "image" / "img.img").exists()
+
+
+def test_image_directory_with_a_symlink_out_is_not_copied(tmp_path: Path) -> None:
+    ws, project = make_workspace(tmp_path / "p")
+    host = tmp_path / "host-secret"
+    host.write_text("secret\n")
+    (ws.paths.output / "images" / "firmware" / "overlays" / "leak").symlink_to(host)
+    from skiffbuild.errors import SkiffError
+
+    with pytest.raises(SkiffError) as info:
+        assemble(ws, project, echo=lambda _: None)
+    assert info.value.message == ("img: partition boot: firmware/overlays/leak leads outside "
+                                  "the images directory")
