@@ -3,11 +3,32 @@
 ``export`` writes a tar holding the pinned Buildroot commit (one git pack of
 that commit and its whole tree, no history), the patch series, and every
 source file of the workspace in Buildroot's dl/ layout, with a manifest of
-sha256 and sizes. ``import`` extracts into a staging directory, checks every
-member against the manifest (no extra, no missing, no changed byte) and the
-commit against its own id, and only then moves anything into the cache — a
-tampered archive loads nothing. The sources are checked again against their
-packages' .hash files before any build uses them.
+sha256 and sizes, signed with Ed25519 when ``--sign KEY`` is given
+(``manifest.sig``, see ``signing``).
+
+``import`` treats the archive as hostile. Before any byte reaches the cache:
+
+- the signature: with ``--trust KEY`` the manifest must carry a valid
+  signature by that key; without it, the archive's origin cannot be checked
+  and it is refused unless ``--allow-unsigned`` says that is intended;
+- every member's header: a regular file (no links, devices, directories,
+  sparse files), a canonical relative name (no absolute path, no ``..``, no
+  two names such as ``./dl/x`` and ``dl//x`` for one path), listed in the
+  manifest with the size its header gives, all sizes together within the
+  archive's own size — all read from the headers before anything is
+  extracted;
+- every member's bytes (staged in a temporary directory on the cache's
+  filesystem, hashed while copied) against the manifest's sha256;
+- the Buildroot pack against its own commit id, and every source file
+  against the ``.hash`` files of that pinned Buildroot tree (read from the
+  verified pack) and, when given (``skiffbuild import`` does when the
+  workspace is configured here), the hashes ``show-info`` gives for the
+  workspace — Buildroot's plus the layers'. A file no ``.hash`` file lists
+  is checked against the (signed) manifest only.
+
+Only then is the commit loaded and each source linked into the cache; an
+existing cache file is never replaced (one with other bytes refuses the
+whole import first), so a verified file cannot be overwritten.
 """
 
 from __future__ import annotations
@@ -21,21 +42,26 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 from . import checkout
-from .dlcache import DownloadCache
+from .dlcache import DownloadCache, mismatches
 from .errors import SkiffError
 from .fsutil import atomic_open, sha256_file
+from .hashes import Expected, MultiHasher
 from .plan import Workspace
 from .project import Project
+from .signing import SIGNATURE_SIZE, public_key, sign, verify
 from .sources import Source
 
 __all__ = ["export_bundle", "import_bundle"]
 
 _FORMAT = 1
 _KIND = "skiffbuild-inputs"
+_MANIFEST = "manifest.json"
+_SIGNATURE = "manifest.sig"
+_MANIFEST_MAX = 16 << 20  # a manifest of many thousand files is far smaller
 _ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
 
 
@@ -55,8 +81,10 @@ def _commit_pack(mirror: Path, commit: str) -> bytes:
     return _git(mirror, "pack-objects", "--stdout", stdin=ids)
 
 
-def export_bundle(ws: Workspace, project: Project, sources: list[Source], dest: Path) -> dict:
-    """Write the archive atomically; returns its manifest."""
+def export_bundle(ws: Workspace, project: Project, sources: list[Source], dest: Path,
+                  sign_key: Path | None = None) -> dict:
+    """Write the archive atomically, signed with ``sign_key`` if given; returns its
+    manifest."""
     cache = DownloadCache.of(project)
     bad = [f"  {s.relpath}: {v.state}" for s in sources
            if (v := cache.verify(s)).state != "ok"]
@@ -84,9 +112,13 @@ def export_bundle(ws: Workspace, project: Project, sources: list[Source], dest: 
                       "patch_digest": checkout.patch_digest(ws.pin)},
         "files": files,
     }
+    text = json.dumps(manifest, indent=1).encode()
+    signature = sign(text, sign_key) if sign_key is not None else None
     with atomic_open(dest) as raw, tarfile.open(fileobj=raw, mode="w",
                                                 format=tarfile.PAX_FORMAT) as tar:
-        _add(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
+        _add(tar, _MANIFEST, text)
+        if signature is not None:
+            _add(tar, _SIGNATURE, signature)
         for name, content in members:
             _add(tar, name, content)
     return manifest
@@ -104,9 +136,25 @@ def _add(tar: tarfile.TarFile, name: str, content: Path | bytes) -> None:
             tar.addfile(info, f)
 
 
-def _safe_name(name: str) -> bool:
-    path = PurePosixPath(name)
-    return bool(name) and not path.is_absolute() and ".." not in path.parts
+def _canonical(name: str) -> str | None:
+    """The one spelling of a member's path (``./dl//x`` -> ``dl/x``), or None when it
+    is absolute, climbs (``..``) or is empty."""
+    if not name or name.startswith("/") or "\\" in name or "\0" in name:
+        return None
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
+def _valid_path(path: str) -> bool:
+    """A manifest path skiffbuild writes: buildroot/<commit>.pack, patches/<name>,
+    dl/<dl_dir>/<file>; no hidden names (the cache's .lock/.part files)."""
+    parts = path.split("/")
+    if _canonical(path) != path or any(p.startswith(".") for p in parts):
+        return False
+    return (parts[0] == "dl" and len(parts) == 3) or \
+        (parts[0] in ("buildroot", "patches") and len(parts) == 2)
 
 
 @contextlib.contextmanager
@@ -124,43 +172,180 @@ def _refuse(archive: Path, why: str) -> SkiffError:
                       hint="the archive is damaged or was modified after export")
 
 
-def _extract_verified(archive: Path, stage: Path) -> dict:
+def _read_manifest(archive: Path, tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo],
+                   trust: Path | None, allow_unsigned: bool) -> dict:
+    def small(name: str, limit: int) -> bytes | None:
+        member = members.get(name)
+        if member is None:
+            return None
+        if member.size > limit:
+            raise _refuse(archive, f"{name} is {member.size} bytes, too large")
+        f = tar.extractfile(member)
+        return f.read(limit) if f is not None else None
+
+    text = small(_MANIFEST, _MANIFEST_MAX)
+    if text is None:
+        raise _refuse(archive, f"no readable {_MANIFEST}")
+    signature = small(_SIGNATURE, SIGNATURE_SIZE)
+    if trust is not None:
+        if signature is None:
+            raise SkiffError(f"{archive}: refused, nothing was imported: not signed, and "
+                             f"--trust {trust} requires a signature",
+                             hint="export it with `skiffbuild export WS FILE --sign KEY`")
+        if not verify(text, signature, trust):
+            raise _refuse(archive, f"the signature does not match the manifest and the key "
+                                   f"{trust}")
+    elif not allow_unsigned:
+        what = "signed, but no key to check it against was given" if signature is not None \
+            else "not signed"
+        raise SkiffError(f"{archive}: refused, nothing was imported: {what}",
+                         hint="give the exporter's public key with --trust KEY, or accept an "
+                         "unverified archive with --allow-unsigned")
+    try:
+        manifest = json.loads(text)
+        files = manifest["files"]
+        ok = (manifest.get("format") == _FORMAT and manifest.get("kind") == _KIND
+              and isinstance(manifest["buildroot"]["commit"], str)
+              and isinstance(manifest["buildroot"]["url"], str)
+              and isinstance(files, list))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise _refuse(archive, f"no readable {_MANIFEST}") from None
+    if not ok:
+        raise _refuse(archive, "unknown archive format")
+    paths: set[str] = set()
+    for entry in files:
+        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
+                and isinstance(entry.get("size"), int) and entry["size"] >= 0
+                and isinstance(entry.get("sha256"), str) and len(entry["sha256"]) == 64):
+            raise _refuse(archive, f"malformed manifest entry {str(entry)[:100]!r}")
+        if not _valid_path(entry["path"]) or entry["path"] in paths:
+            raise _refuse(archive, f"manifest path {entry['path'][:200]!r} is not allowed")
+        paths.add(entry["path"])
+    return manifest
+
+
+def _check_headers(archive: Path, tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
+    """Every member's header, before any content is read: canonical names, one each,
+    regular files only, sizes within the archive. Keyed by canonical name."""
+    members: dict[str, tarfile.TarInfo] = {}
+    total = 0
+    for member in tar.getmembers():
+        name = _canonical(member.name)
+        if name is None:
+            raise _refuse(archive, f"member name {member.name[:200]!r} leaves the archive")
+        if name in members:
+            raise _refuse(archive, f"{members[name].name!r} and {member.name!r} are one path")
+        if not member.isreg() or member.issparse():
+            kind = "a sparse file" if member.issparse() else "not a regular file"
+            raise _refuse(archive, f"member {member.name!r} is {kind}")
+        total += member.size
+        members[name] = member
+    # Members are stored whole (no sparse files): together they cannot be larger
+    # than the archive. Checked on the headers, so nothing huge is ever written.
+    if total > archive.stat().st_size:
+        raise _refuse(archive, f"its members claim {total} bytes, more than the archive's "
+                               f"{archive.stat().st_size}")
+    return members
+
+
+def _extract_verified(archive: Path, stage: Path, trust: Path | None = None,
+                      allow_unsigned: bool = True) -> tuple[dict, dict[str, dict[str, str]]]:
+    """Check, then stage every member; return the manifest and each member's digests
+    (every algorithm Buildroot's .hash files may use)."""
     try:
         tar = tarfile.open(archive, mode="r:")  # noqa: SIM115 (closed by the `with` below)
     except (OSError, tarfile.TarError) as exc:
         raise _refuse(archive, f"not a skiffbuild archive ({exc})") from None
     with tar:
         try:
-            manifest = json.loads(tar.extractfile("manifest.json").read())
-        except (KeyError, AttributeError, ValueError, tarfile.TarError):
-            raise _refuse(archive, "no readable manifest.json") from None
-        if manifest.get("format") != _FORMAT or manifest.get("kind") != _KIND:
-            raise _refuse(archive, "unknown archive format")
+            members = _check_headers(archive, tar)
+        except tarfile.TarError as exc:
+            raise _refuse(archive, f"damaged tar ({exc})") from None
+        manifest = _read_manifest(archive, tar, members, trust, allow_unsigned)
         wanted = {f["path"]: f for f in manifest["files"]}
-        seen: set[str] = set()
-        for member in tar:
-            if member.name == "manifest.json":
+        for name, member in members.items():
+            if name in (_MANIFEST, _SIGNATURE):
                 continue
-            if not member.isfile() or not _safe_name(member.name) or member.name in seen:
-                raise _refuse(archive, f"unexpected member {member.name!r}")
-            if member.name not in wanted:
-                raise _refuse(archive, f"{member.name} is not in the manifest")
-            seen.add(member.name)
-            target = stage / member.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            h = hashlib.sha256()
-            with tar.extractfile(member) as src, open(target, "wb") as out:
-                while block := src.read(1 << 20):
-                    h.update(block)
-                    out.write(block)
-            entry = wanted[member.name]
-            if h.hexdigest() != entry["sha256"] or member.size != entry["size"]:
-                raise _refuse(archive, f"{member.name}: sha256 expected {entry['sha256']}, "
-                                       f"got {h.hexdigest()}")
-        missing = sorted(set(wanted) - seen)
+            if name not in wanted:
+                raise _refuse(archive, f"{name} is not in the manifest")
+            if member.size != wanted[name]["size"]:
+                raise _refuse(archive, f"{name}: size {member.size} in the archive, "
+                                       f"{wanted[name]['size']} in the manifest")
+        missing = sorted(set(wanted) - set(members))
         if missing:
             raise _refuse(archive, f"missing member(s): {', '.join(missing)}")
-    return manifest
+        digests: dict[str, dict[str, str]] = {}
+        for name, entry in wanted.items():
+            target = stage / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            hasher = MultiHasher(("md5", "sha1", "sha224", "sha256", "sha384", "sha512"))
+            src = tar.extractfile(members[name])
+            assert src is not None  # a regular file
+            with src, open(target, "xb") as out:
+                while block := src.read(1 << 20):
+                    hasher.update(block)
+                    out.write(block)
+            digests[name] = hasher.hexdigests()
+            if digests[name]["sha256"] != entry["sha256"]:
+                raise _refuse(archive, f"{name}: sha256 expected {entry['sha256']}, "
+                                       f"got {digests[name]['sha256']}")
+    return manifest, digests
+
+
+def _tree_hashes(repo: Path, commit: str) -> dict[str, list[Expected]]:
+    """File name -> every hash line for it in the ``.hash`` files of ``commit``'s tree."""
+    listing = _git(repo, "ls-tree", "-r", "-z", commit).split(b"\0")
+    blobs: list[tuple[str, str]] = []
+    for line in listing:
+        if not line:
+            continue
+        meta, _, name = line.partition(b"\t")
+        if name.endswith(b".hash") and meta.split()[1] == b"blob":
+            blobs.append((name.decode(errors="replace"), meta.split()[2].decode()))
+    out: dict[str, list[Expected]] = {}
+    if not blobs:
+        return out
+    batch = _git(repo, "cat-file", "--batch", stdin="".join(f"{b}\n" for _, b in blobs)
+                 .encode())
+    offset = 0
+    for path, _ in blobs:
+        header_end = batch.index(b"\n", offset)
+        size = int(batch[offset:header_end].split()[2])
+        body = batch[header_end + 1: header_end + 1 + size]
+        offset = header_end + 1 + size + 1
+        for number, raw in enumerate(body.decode(errors="replace").splitlines(), start=1):
+            fields = raw.split()
+            if len(fields) == 3 and not fields[0].startswith("#"):
+                out.setdefault(fields[2], []).append(
+                    Expected(fields[0], fields[1], f"{path}:{number}"))
+    return out
+
+
+def _check_sources(archive: Path, manifest: dict, digests: dict[str, dict[str, str]],
+                   tree: dict[str, list[Expected]],
+                   expected: Mapping[str, tuple[Expected, ...]] | None) -> None:
+    """Every dl/ member against the pinned tree's .hash files and the workspace's hashes."""
+    for entry in manifest["files"]:
+        path = entry["path"]
+        if not path.startswith("dl/"):
+            continue
+        relpath = path[3:]
+        got = digests[path]
+        if expected is not None:
+            if relpath not in expected:
+                raise _refuse(archive, f"{relpath} is not a source of workspace "
+                                       f"{manifest.get('workspace')} here")
+            bad = mismatches(expected[relpath], got)
+            if bad:
+                raise _refuse(archive, f"{relpath}: {'; '.join(bad)}")
+        listed = [e for e in tree.get(relpath.split("/")[1], []) if e.algorithm in got]
+        # A file may be listed in several .hash files (versions in other packages):
+        # each algorithm must match one of the values listed for it.
+        for algorithm in sorted({e.algorithm for e in listed}):
+            values = [e for e in listed if e.algorithm == algorithm]
+            if got[algorithm] not in {e.hexdigest for e in values}:
+                raise _refuse(archive, f"{relpath}: {algorithm} {got[algorithm]} is not the "
+                                       f"one the pinned Buildroot lists ({values[0].origin})")
 
 
 def _load_commit(project: Project, pack: Path, url: str, commit: str, tag: str | None) -> None:
@@ -184,12 +369,22 @@ def _load_commit(project: Project, pack: Path, url: str, commit: str, tag: str |
             _git(mirror, "update-ref", f"refs/tags/{tag}", commit)
 
 
-def import_bundle(archive: Path, project: Project) -> dict:
-    """Verify the whole archive, then load its commit and sources into the cache."""
+def import_bundle(archive: Path, project: Project, *, trust: Path | None = None,
+                  allow_unsigned: bool = False,
+                  expected: Mapping[str, tuple[Expected, ...]] | None = None) -> dict:
+    """Verify the whole archive (see the module's description), then load its commit
+    and sources into the cache. ``expected``: relpath -> the workspace's hashes."""
+    if trust is not None:
+        public_key(trust)  # a missing or wrong key file is said first, on its own
+    cache = DownloadCache.of(project)
     with _staging(project) as stage:
-        manifest = _extract_verified(archive, stage)
+        manifest, digests = _extract_verified(archive, stage, trust, allow_unsigned)
         pin = manifest["buildroot"]
+        if not (len(pin["commit"]) == 40 and all(c in "0123456789abcdef" for c in pin["commit"])):
+            raise _refuse(archive, f"not a commit id: {pin['commit'][:80]!r}")
         pack = stage / "buildroot" / f"{pin['commit']}.pack"
+        if not pack.is_file():
+            raise _refuse(archive, "no Buildroot pack")
         # The commit id is the hash of its content: check the pack really holds it.
         check = stage / "check.git"
         subprocess.run(["git", "init", "-q", "--bare", str(check)], check=True, env=_ENV)
@@ -199,14 +394,24 @@ def import_bundle(archive: Path, project: Project) -> dict:
         except SkiffError:
             raise _refuse(archive, f"the Buildroot pack does not hold commit {pin['commit']}") \
                 from None
+        _check_sources(archive, manifest, digests, _tree_hashes(check, pin["commit"]), expected)
+        sources = [e["path"] for e in manifest["files"] if e["path"].startswith("dl/")]
+        # Nothing is replaced: a cache file with other bytes refuses everything first.
+        for path in sources:
+            target = cache.root / path[3:]
+            if target.exists() and sha256_file(target) != digests[path]["sha256"]:
+                raise SkiffError(f"{archive}: refused, nothing was imported: {target} exists "
+                                 "with other bytes; it is not overwritten",
+                                 hint="if it is damaged, remove it (or run `doit sources:<ws>`, "
+                                 "which moves a corrupt file aside), then import again")
         _load_commit(project, pack, pin["url"], pin["commit"], pin.get("tag"))
-        cache = DownloadCache.of(project)
-        for entry in manifest["files"]:
-            if not entry["path"].startswith("dl/"):
-                continue
-            target = cache.root / entry["path"][3:]
+        for path in sources:
+            target = cache.root / path[3:]
             target.parent.mkdir(parents=True, exist_ok=True)
-            staged = stage / entry["path"]
+            staged = stage / path
             os.chmod(staged, 0o644)
-            os.replace(staged, target)
+            # link(2) never replaces: a file that appeared meanwhile (a concurrent
+            # download, verified by its own hashes) is kept.
+            with contextlib.suppress(FileExistsError):
+                os.link(staged, target)
     return manifest

@@ -3,7 +3,8 @@
 ``skiffbuild layers [WS]``   list layers, or show a workspace's resolved chain
 ``skiffbuild check [--strict] [WS...]``  configure and validate without building
 ``skiffbuild sources WS [--json]`` a workspace's downloads and their cache state
-``skiffbuild export WS FILE`` / ``import FILE``  offline bundles for air-gapped machines
+``skiffbuild export WS FILE [--sign KEY]`` / ``import FILE [--trust KEY | --allow-unsigned]``
+    offline bundles for air-gapped machines
 ``skiffbuild pin REF [--pin NAME] [--allow-branch]`` move a Buildroot pin to a tag or commit
 ``skiffbuild lock [--check] [WS...]`` write, or check, skiffbuild.lock
 ``skiffbuild run WS LAYER/CMD [ARGS]`` a layer command (boot in qemu, install to a card)
@@ -175,21 +176,65 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     plan = _configured([args.workspace])
     ws = plan.workspaces[args.workspace]
-    manifest = export_bundle(ws, plan.project, workspace_sources(ws, plan.project), args.file)
+    manifest = export_bundle(ws, plan.project, workspace_sources(ws, plan.project), args.file,
+                             sign_key=args.sign)
     size = args.file.stat().st_size
     print(f"wrote {args.file}: Buildroot {ws.pin.commit[:12]} and "
           f"{sum(f['path'].startswith('dl/') for f in manifest['files'])} source file(s), "
-          f"{size} bytes")
+          f"{size} bytes{', signed' if args.sign else ', unsigned'}")
     return 0
+
+
+def _configured_hashes(project: Project, workspace: object) -> dict | None:
+    """relpath -> the hashes show-info gives, when ``workspace`` is configured here
+    (its .config and pinned tree exist); None otherwise (nothing is configured by
+    an import)."""
+    from . import checkout
+    from .sources import workspace_sources
+
+    if not isinstance(workspace, str):
+        return None
+    try:
+        plan = load_plan(project, [workspace])
+    except SkiffError:
+        return None
+    ws = plan.workspaces.get(workspace)
+    if ws is None or not ws.paths.dotconfig.is_file() or \
+            not checkout.tree_dir(project.cache, ws.pin).is_dir():
+        return None
+    return {s.relpath: s.expected for s in workspace_sources(ws, project)}
+
+
+def _bundle_workspace(archive: Path) -> object:
+    """The workspace named by the archive's manifest, read without trusting it (only
+    to pick the hashes to check it against); None when unreadable."""
+    import tarfile
+
+    try:
+        with tarfile.open(archive, mode="r:") as tar:
+            member = tar.next()
+            if member is None or member.name != "manifest.json" or not member.isreg() \
+                    or member.size > (16 << 20):
+                return None
+            f = tar.extractfile(member)
+            return json.loads(f.read()).get("workspace") if f is not None else None
+    except (OSError, tarfile.TarError, ValueError, AttributeError):
+        return None
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from .bundle import import_bundle
 
-    manifest = import_bundle(args.file, Project.discover())
+    project = Project.discover()
+    expected = _configured_hashes(project, _bundle_workspace(args.file))
+    manifest = import_bundle(args.file, project, trust=args.trust,
+                             allow_unsigned=args.allow_unsigned, expected=expected)
     count = sum(f["path"].startswith("dl/") for f in manifest["files"])
+    checked = "signature, " if args.trust else ""
+    checked += "workspace hashes, " if expected is not None else ""
     print(f"imported {args.file}: Buildroot {manifest['buildroot']['commit'][:12]} and "
-          f"{count} source file(s) for workspace {manifest['workspace']}")
+          f"{count} source file(s) for workspace {manifest['workspace']} (checked: {checked}"
+          "manifest, Buildroot's .hash files)")
     return 0
 
 
@@ -311,9 +356,15 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write every input of a workspace into one archive")
     p.add_argument("workspace")
     p.add_argument("file", type=Path)
+    p.add_argument("--sign", type=Path, metavar="KEY",
+                   help="sign the manifest with this Ed25519 private key (PEM)")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("import", help="verify an export archive and load it into the cache")
     p.add_argument("file", type=Path)
+    p.add_argument("--trust", type=Path, metavar="KEY",
+                   help="require a signature by this Ed25519 public key (PEM)")
+    p.add_argument("--allow-unsigned", action="store_true",
+                   help="without --trust: accept an archive whose origin cannot be checked")
     p.set_defaults(func=cmd_import)
     p = sub.add_parser("pin", help="point a Buildroot pin at a tag or commit")
     p.add_argument("ref", metavar="tag-or-commit")

@@ -90,10 +90,9 @@ class DownloadCache:
         if not source.expected and not source.allow_unhashed:
             return Verdict("unhashed", "no hash is listed for it")
         needed = {e.algorithm for e in source.expected} | {"sha256"}
-        digests = self._known_digests(source)
-        fresh = digests is None or not needed <= digests.keys()
-        if fresh:
-            digests = hash_file(path, needed)
+        known = self._known_digests(source)
+        fresh = known is None or not needed <= known.keys()
+        digests = hash_file(path, needed) if fresh or known is None else known
         bad = mismatches(source.expected, digests)
         if bad:
             return Verdict("corrupt", "; ".join(bad), digests)

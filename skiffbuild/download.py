@@ -8,14 +8,26 @@ show-info's order (which ends with Buildroot's backup site). A download goes
 to ``.<file>.part`` beside its final name and is renamed into place only
 when every listed hash matches; bytes that do not match are moved to
 ``cache/rejected/`` and the next URL is tried.
+
+Against hostile or broken servers (see ``FetchSettings``): a per-file
+deadline and a minimum rate; a size cap (the lock's size when the lock lists
+the file, else ``SKIFFBUILD_DOWNLOAD_LIMIT_MB``, default 4096) past which
+nothing is read or kept; ``Accept-Encoding: identity``, and a response the
+server encoded anyway is accepted when its bytes as sent or, for gzip/deflate,
+decoded match the hashes (so a ``.tar.gz`` labelled gzip is never unpacked);
+a partial file is resumed only against the URL that produced it (recorded in
+``.<file>.part.url``); a host that cannot be connected to is tried once per
+run and skipped for every other file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,17 +42,32 @@ from .dlcache import DownloadCache, mismatches
 from .errors import SkiffError
 from .fsutil import atomic_write
 from .hashes import Expected, MultiHasher
-from .lock import refuse_unlocked
+from .lock import locked_entry, refuse_unlocked
 from .mirrors import MirrorMap
+from .netguard import (
+    Deadline,
+    Pace,
+    Permanent,
+    Unreachable,
+    UnreachableHosts,
+    connect_failure,
+    decode_into,
+    short_error,
+    store_decoded,
+)
 from .plan import Workspace
-from .project import ENV_JOBS, ENV_OFFLINE, ENV_PRIMARY_SITE, Project, flag
+from .project import ENV_DOWNLOAD_LIMIT, ENV_JOBS, ENV_OFFLINE, ENV_PRIMARY_SITE, Project, flag
 from .sources import Source, override_file_state, query_overrides, workspace_sources
 
-__all__ = ["ConsoleReporter", "FetchSettings", "Outcome", "Reporter", "candidate_urls",
-           "fetch_all", "fetch_one", "settings_from_env", "sources_verified", "sync_workspace"]
+__all__ = ["DEFAULT_LIMIT_MB", "ConsoleReporter", "FetchSettings", "Outcome", "Reporter",
+           "UnreachableHosts", "candidate_urls", "fetch_all", "fetch_one", "settings_from_env",
+           "sources_verified", "sync_workspace"]
 
 _FETCHABLE = ("http", "https", "file", "ftp")
 _CHUNK = 1 << 16
+
+
+DEFAULT_LIMIT_MB = 4096  # the size cap of a file the lock does not list (MiB)
 
 
 @dataclass(frozen=True)
@@ -51,7 +78,19 @@ class FetchSettings:
     jobs: int = 4  # downloads at once
     attempts: int = 4  # per URL, for transient failures (resuming each time)
     timeout: float = 30.0  # seconds without data before giving up on a connection
+    connect_timeout: float = 10.0  # seconds to establish a connection (then: unreachable)
     backoff: float = 0.5  # first retry delay, doubled each time
+    # A hostile or broken server can keep a connection alive with a byte now and then,
+    # which no idle timeout catches: a URL slower than min_rate bytes/s averaged over
+    # rate_window seconds is given up, and a file not fetched within deadline seconds
+    # (all its URLs and attempts together) fails. Both are checked as data arrives, so
+    # the bound is these plus at most one idle ``timeout``.
+    min_rate: float = 1024.0  # bytes per second
+    rate_window: float = 30.0  # seconds
+    deadline: float = 3600.0  # seconds per file
+    # The most bytes a file may have when the lock does not give its exact size
+    # (SKIFFBUILD_DOWNLOAD_LIMIT_MB); a body past it is not read further.
+    max_size: int = DEFAULT_LIMIT_MB << 20
 
 
 class Reporter(Protocol):
@@ -111,10 +150,6 @@ class Outcome:
     detail: str = ""
 
 
-class _Permanent(Exception):
-    """This URL will not work (404, refused scheme): go to the next one."""
-
-
 def candidate_urls(source: Source, settings: FetchSettings) -> list[str]:
     own = [u.url_for(source.file) for u in source.uris if u.backend in _FETCHABLE]
     urls = [alt for url in own for alt in settings.mirrors.rewrite(url)]
@@ -146,25 +181,70 @@ def _hash_existing(part: Path, hasher: MultiHasher) -> int:
     return size
 
 
+def _url_record(part: Path) -> Path:
+    """Which URL produced the partial file: it is resumed only against that URL."""
+    return part.with_name(part.name + ".url")
+
+
+def _discard_part(part: Path) -> None:
+    for path in (part, _url_record(part)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _too_big(size: int, cap: int, locked: bool) -> str:
+    what = "its size in skiffbuild.lock" if locked else \
+        f"the download limit: {ENV_DOWNLOAD_LIMIT}, default {DEFAULT_LIMIT_MB} MiB"
+    return f"refused: more than {cap} bytes ({what}); got at least {size}"
+
+
 def _copy_local(url: str, part: Path, hasher: MultiHasher, source: Source,
-                reporter: Reporter) -> None:
+                reporter: Reporter, cap: int, locked: bool) -> None:
     path = Path(unquote(urlparse(url).path))
     if not path.is_file():
-        raise _Permanent("no such file")
+        raise Permanent("no such file")
+    if path.stat().st_size > cap:
+        raise Permanent(_too_big(path.stat().st_size, cap, locked))
+    _discard_part(part)
     with open(path, "rb") as src, open(part, "wb") as dst:
         done = 0
-        while block := src.read(_CHUNK):
+        while block := src.read(min(_CHUNK, cap + 1 - done)):
+            done += len(block)
+            if done > cap:
+                dst.close()
+                _discard_part(part)
+                raise Permanent(_too_big(done, cap, locked))
             dst.write(block)
             hasher.update(block)
-            done += len(block)
             reporter.progress(source, done, None)
 
 
+@dataclass(frozen=True)
+class _Received:
+    """What a transfer produced: the hashes of the bytes as sent, and, when the server
+    applied a Content-Encoding, of the decoded bytes too (whichever matches wins)."""
+
+    raw: MultiHasher
+    decoded: MultiHasher | None = None
+    encoding: str = ""
+
+
+_DECODABLE = ("gzip", "x-gzip", "deflate")
+
+
 def _http(url: str, part: Path, algorithms: set[str], source: Source,
-          settings: FetchSettings, reporter: Reporter) -> MultiHasher:
+          settings: FetchSettings, reporter: Reporter, pace: Pace, cap: int,
+          locked: bool) -> _Received:
     """Stream ``url`` into ``part``, resuming with Range after a broken transfer."""
     import requests
+    import urllib3
 
+    host = urlparse(url).hostname or url
+    record = _url_record(part)
+    # A partial file is resumed only against the URL that produced it: bytes from a
+    # bad mirror must not be completed by a good one (the result would never match).
+    if part.exists() and (not record.exists() or record.read_text() != url):
+        _discard_part(part)
     delay = settings.backoff
     last_error = ""
     for attempt in range(settings.attempts):
@@ -172,53 +252,101 @@ def _http(url: str, part: Path, algorithms: set[str], source: Source,
             reporter.note(source, f"{last_error}; retrying in {delay:.1f}s")
             time.sleep(delay)
             delay *= 2
-        hasher = MultiHasher(algorithms)
-        have = _hash_existing(part, hasher) if part.exists() else 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
+        raw = MultiHasher(algorithms)
+        have = _hash_existing(part, raw) if part.exists() else 0
+        # identity: the file's own bytes, never a recompressed rendition of them.
+        headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
         try:
-            with _session().get(url, stream=True, timeout=settings.timeout,
-                                headers=headers) as resp:
+            with _session().get(url, stream=True, headers=headers,
+                                timeout=(settings.connect_timeout, settings.timeout)) as resp:
                 if resp.status_code in (404, 410):
-                    raise _Permanent(f"HTTP {resp.status_code}")
+                    raise Permanent(f"HTTP {resp.status_code}")
                 if resp.status_code == 416:  # our partial file is no use: start over
-                    part.unlink()
+                    _discard_part(part)
                     last_error = "HTTP 416 for the partial download"
                     continue
                 if resp.status_code in (429,) or resp.status_code >= 500:
                     last_error = f"HTTP {resp.status_code}"
                     continue
                 if resp.status_code not in (200, 206):
-                    raise _Permanent(f"HTTP {resp.status_code}")
-                resumed = resp.status_code == 206 and resp.headers.get(
+                    raise Permanent(f"HTTP {resp.status_code}")
+                encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+                if encoding in ("identity",):
+                    encoding = ""
+                if encoding and encoding not in _DECODABLE:
+                    raise Permanent(f"unsupported Content-Encoding {encoding!r}")
+                if encoding and resp.status_code == 206:
+                    # A range of an encoded body is not a range of the file: start over.
+                    _discard_part(part)
+                    last_error = f"HTTP 206 with Content-Encoding {encoding}"
+                    continue
+                resumed = not encoding and resp.status_code == 206 and resp.headers.get(
                     "Content-Range", "").startswith(f"bytes {have}-")
                 if not resumed:
-                    hasher = MultiHasher(algorithms)
+                    raw = MultiHasher(algorithms)
                     have = 0
                 elif have:
                     reporter.note(source, f"resuming at byte {have}")
                 length = resp.headers.get("Content-Length")
                 total = have + int(length) if length and length.isdigit() else None
+                if total is not None and total > cap:
+                    _discard_part(part)
+                    raise Permanent(_too_big(total, cap, locked))
+                decoded = MultiHasher(algorithms) if encoding else None
+                # 32+15: zlib accepts a gzip or a zlib (HTTP "deflate") stream.
+                decoder = zlib.decompressobj(32 + 15)
+                decoded_size = 0
                 done = have
+                atomic_write(record, url)
                 with open(part, "ab" if resumed else "wb") as out:
-                    for block in resp.iter_content(_CHUNK):
+                    while True:
+                        # read1: whatever arrived, so a trickle is measured as it
+                        # comes; decode_content=False: the bytes as sent (hashed
+                        # raw, and decoded beside them when the server encoded them).
+                        block = resp.raw.read1(_CHUNK, decode_content=False)
+                        if not block:
+                            break
+                        if done + len(block) > cap:
+                            out.close()
+                            _discard_part(part)
+                            raise Permanent(_too_big(done + len(block), cap, locked))
                         out.write(block)
-                        hasher.update(block)
+                        raw.update(block)
                         done += len(block)
+                        if decoded is not None:
+                            decoded_size = decode_into(decoder, block, decoded, decoded_size,
+                                                        cap)
+                            if decoded_size < 0:
+                                decoded = None  # not a valid or bounded stream: raw only
                         reporter.progress(source, done, total)
+                        pace.check(done)
                 if total is not None and done < total:
                     last_error = f"transfer ended at byte {done} of {total}"
                     continue
-                return hasher
+                if decoded is not None:
+                    decoded_size = decode_into(decoder, None, decoded, decoded_size, cap)
+                    if decoded_size < 0 or not decoder.eof:
+                        decoded = None
+                return _Received(raw, decoded, encoding)
         except (requests.ConnectionError, requests.Timeout,
-                requests.exceptions.ChunkedEncodingError) as exc:
-            last_error = f"{type(exc).__name__}: {str(exc)[:120]}"
-    raise _Permanent(f"gave up after {settings.attempts} attempts: {last_error}")
+                requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError) as exc:
+            reason = connect_failure(exc)
+            if reason is not None:
+                raise Unreachable(host, reason) from None
+            last_error = short_error(exc)
+        except requests.RequestException as exc:
+            raise Permanent(short_error(exc)) from None
+    raise Permanent(f"gave up after {settings.attempts} attempts: {last_error}")
 
 
 def fetch_one(source: Source, cache: DownloadCache, settings: FetchSettings,
-              reporter: Reporter | None = None) -> Outcome:
-    """Make ``source`` present and verified in the cache, under its lock."""
+              reporter: Reporter | None = None, *, size: int | None = None,
+              hosts: UnreachableHosts | None = None) -> Outcome:
+    """Make ``source`` present and verified in the cache, under its lock. ``size``:
+    its exact size when known (skiffbuild.lock), the cap of every download of it."""
     reporter = reporter or _Quiet()
+    hosts = hosts or UnreachableHosts()
     if not source.expected and not source.allow_unhashed:
         where = ", ".join(source.hash_files) or "any .hash file"
         return Outcome(source, "refused",
@@ -230,42 +358,72 @@ def fetch_one(source: Source, cache: DownloadCache, settings: FetchSettings,
         if verdict.state == "ok":
             return Outcome(source, "cached")
         if verdict.state == "corrupt":
-            kept = cache.reject(cache.path(source), source, verdict.digests["sha256"])
+            kept = cache.reject(cache.path(source), source, (verdict.digests or {})["sha256"])
             reporter.note(source, f"cached copy failed verification ({verdict.detail}); "
                                   f"moved to {kept}")
         if settings.offline:
             why = "corrupt in the cache" if verdict.state == "corrupt" else "not in the cache"
             return Outcome(source, "missing", why)
-        algorithms = {e.algorithm for e in source.expected}
+        algorithms = {e.algorithm for e in source.expected} | {"sha256"}
+        cap = size if size is not None else settings.max_size
         part = cache.part(source)
         errors = []
+        pace_deadline = time.monotonic() + settings.deadline
         for url in candidate_urls(source, settings):
             started = time.monotonic()
+            host = urlparse(url).hostname or ""
+            dead = hosts.reason(host) if host else None
+            if dead is not None:
+                errors.append(f"{url}: skipped, {host} is unreachable")
+                continue
             reporter.fetching(source, url)
+            received: _Received
             try:
                 if url.startswith("file://"):
                     hasher = MultiHasher(algorithms)
-                    _copy_local(url, part, hasher, source, reporter)
+                    _copy_local(url, part, hasher, source, reporter, cap, size is not None)
+                    received = _Received(hasher)
                 else:
-                    hasher = _http(url, part, algorithms, source, settings, reporter)
-            except _Permanent as exc:
+                    received = _http(url, part, algorithms, source, settings, reporter,
+                                     Pace(pace_deadline, settings.deadline, settings.min_rate,
+                                              settings.rate_window), cap, size is not None)
+            except Unreachable as exc:
+                if hosts.mark(exc.host, exc.reason):
+                    errors.append(f"{url}: {exc}; skipped for the other files")
+                    reporter.note(source, f"{exc}; skipped for the other files")
+                else:
+                    errors.append(f"{url}: skipped, {exc.host} is unreachable")
+                continue
+            except Deadline as exc:
+                errors.append(f"{url}: {exc}")
+                break
+            except Permanent as exc:
                 errors.append(f"{url}: {exc}")
                 continue
             except OSError as exc:
                 errors.append(f"{url}: {exc}")
                 continue
-            digests = hasher.hexdigests()
+            digests = received.raw.hexdigests()
             bad = mismatches(source.expected, digests)
+            if bad and received.decoded is not None and not mismatches(
+                    source.expected, received.decoded.hexdigests()):
+                # The server applied Content-Encoding to the file (we asked for
+                # identity): the decoded bytes are the file. A .tar.gz merely
+                # labelled gzip matched as sent and is never decompressed.
+                store_decoded(part)
+                digests, bad = received.decoded.hexdigests(), []
             if bad:
                 kept = cache.reject(part, source, digests["sha256"])
+                _discard_part(part)
                 errors.append(f"{url}: refused, {'; '.join(bad)}; bytes kept in {kept}")
                 reporter.note(source, errors[-1])
                 continue
-            size = part.stat().st_size
+            size_now = part.stat().st_size
             os.chmod(part, 0o644)
             os.replace(part, cache.path(source))
+            _discard_part(part)
             cache.remember(source, digests)
-            reporter.fetched(source, url, size, time.monotonic() - started)
+            reporter.fetched(source, url, size_now, time.monotonic() - started)
             return Outcome(source, "fetched", url)
         if not errors:
             errors.append("no URL this downloader can use (only "
@@ -274,10 +432,16 @@ def fetch_one(source: Source, cache: DownloadCache, settings: FetchSettings,
 
 
 def fetch_all(sources: list[Source], cache: DownloadCache, settings: FetchSettings,
-              reporter: Reporter | None = None, workspace: str = "") -> list[Outcome]:
-    """Fetch everything, ``settings.jobs`` at a time; raise one error listing every failure."""
+              reporter: Reporter | None = None, workspace: str = "",
+              sizes: Mapping[str, int] | None = None) -> list[Outcome]:
+    """Fetch everything, ``settings.jobs`` at a time; raise one error listing every failure.
+    ``sizes``: relpath -> exact size (from skiffbuild.lock), each file's download cap."""
+    hosts = UnreachableHosts()  # for this run: a dead host is tried once, not per file
+    known = sizes or {}
     with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-        outcomes = list(pool.map(lambda s: fetch_one(s, cache, settings, reporter), sources))
+        outcomes = list(pool.map(
+            lambda s: fetch_one(s, cache, settings, reporter, size=known.get(s.relpath),
+                                hosts=hosts), sources))
     failed = [o for o in outcomes if o.state in ("failed", "refused")]
     missing = [o for o in outcomes if o.state == "missing"]
     lines = []
@@ -300,10 +464,15 @@ def fetch_all(sources: list[Source], cache: DownloadCache, settings: FetchSettin
 
 def settings_from_env(environ: Mapping[str, str], offline: bool = False) -> FetchSettings:
     jobs = environ.get(ENV_JOBS, "")
+    limit = environ.get(ENV_DOWNLOAD_LIMIT, "").strip()
+    if limit and not (limit.isdigit() and int(limit) > 0):
+        raise SkiffError(f"{ENV_DOWNLOAD_LIMIT}={limit!r}: expected a whole number of MiB "
+                         f"(default {DEFAULT_LIMIT_MB})")
     return FetchSettings(mirrors=MirrorMap.from_env(environ),
                          primary_site=environ.get(ENV_PRIMARY_SITE) or None,
                          offline=offline or flag(environ, ENV_OFFLINE),
-                         jobs=int(jobs) if jobs.isdigit() and int(jobs) > 0 else 4)
+                         jobs=int(jobs) if jobs.isdigit() and int(jobs) > 0 else 4,
+                         max_size=(int(limit) if limit else DEFAULT_LIMIT_MB) << 20)
 
 
 def sync_workspace(ws: Workspace, project: Project, settings: FetchSettings,
@@ -317,10 +486,15 @@ def sync_workspace(ws: Workspace, project: Project, settings: FetchSettings,
     gaps = workspace_gaps(ws, project, sources)
     if gaps:
         raise SkiffError(describe_gaps(ws.name, gaps), hint=GAP_HINT)
-    fetch_all(sources, DownloadCache.of(project), settings, reporter, ws.name)
-    # After the downloads (verified against their .hash files, so they are in the
-    # cache for review and `skiffbuild lock`), before the record that marks
-    # sources:<ws> done: a hash that differs from skiffbuild.lock stops the build.
+    # With a lock entry: a Buildroot commit, patch series or source the lock does
+    # not list, or a hash other than the locked one, stops the build before a byte
+    # is downloaded; a locked file is not downloaded past its locked size.
+    refuse_unlocked(ws, project, sources)
+    entry = locked_entry(ws, project)
+    sizes = {s.path: s.size for s in entry.sources} if entry else None
+    fetch_all(sources, DownloadCache.of(project), settings, reporter, ws.name, sizes)
+    # Again after the downloads, for files allowed unhashed (known by their bytes
+    # only), before the record that marks sources:<ws> done.
     refuse_unlocked(ws, project, sources)
     atomic_write(ws.paths.sources, json.dumps(
         {"workspace": ws.name, "sources": [s.to_json() for s in sources],

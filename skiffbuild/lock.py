@@ -5,8 +5,11 @@ the Buildroot pin (url, commit, patch-series digest), every source file
 (``<dl_dir>/<file>``) with its sha256 and size, and the packages built from a
 local source tree (``<PKG>_OVERRIDE_SRCDIR``) with the tree's digest. ``skiffbuild lock`` writes it;
 ``skiffbuild lock --check`` lists every drift; builds refuse a source whose
-hash differs from the locked one (``refuse_unlocked``), so a changed ``.hash``
-file or a Buildroot bump cannot slip new bytes in unreviewed.
+hash differs from the locked one, a source the lock does not list, and a
+Buildroot commit or patch series other than the locked one
+(``refuse_unlocked``), so a changed ``.hash`` file or a Buildroot bump cannot
+slip new bytes in unreviewed. Downloads of a locked file stop at its locked
+size.
 
 The bytes are a function of the content only (keys sorted, no timestamps), so
 rewriting an unchanged lock leaves the file untouched.
@@ -31,7 +34,8 @@ from .project import Project
 from .sources import Source
 
 __all__ = ["LOCK_NAME", "LockedOverride", "LockedSource", "WorkspaceLock", "check_lock",
-           "lock_for", "lock_path", "read_lock", "refuse_unlocked", "write_lock"]
+           "lock_for", "lock_path", "locked_entry", "read_lock", "refuse_unlocked",
+           "write_lock"]
 
 LOCK_NAME = "skiffbuild.lock"
 _FORMAT = 1
@@ -260,19 +264,33 @@ def _override_drift(ws: str, locked: Iterable[LockedOverride],
     return drift
 
 
+def locked_entry(ws: Workspace, project: Project) -> WorkspaceLock | None:
+    """The lock entry of ``ws``, or None (no lock file, or no entry for it)."""
+    return (read_lock(project) or {}).get(ws.name)
+
+
 def refuse_unlocked(ws: Workspace, project: Project, sources: Iterable[Source]) -> None:
-    """Refuse sources whose sha256 differs from the lock (builds call this after the
-    downloads). No lock file, or no entry for ``ws``, refuses nothing; neither do
-    sources the lock does not list (``skiffbuild lock --check`` reports those)."""
-    entry = (read_lock(project) or {}).get(ws.name)
+    """With a lock entry for ``ws``: refuse a Buildroot commit or patch series other than
+    the locked one, a source the lock does not list, and a source whose sha256 differs
+    from the locked one. sources:<ws> calls this before downloading (so unreviewed
+    bytes are not even fetched) and again after (for allowed unhashed files, known
+    only by their cached bytes). No lock file, or no entry for ``ws``, refuses
+    nothing: a project that never locked builds as before."""
+    entry = locked_entry(ws, project)
     if entry is None:
         return
+    bad: list[str] = []
+    if ws.pin.commit != entry.commit:
+        bad.append(f"  Buildroot commit {ws.pin.commit}, locked {entry.commit}")
+    patches = checkout.patch_digest(ws.pin)
+    if patches != entry.patches:
+        bad.append(f"  Buildroot patch series {patches}, locked {entry.patches}")
     locked = entry.by_path()
     cache = DownloadCache.of(project)
-    bad: list[str] = []
     for source in sources:
         pinned = locked.get(source.relpath)
         if pinned is None:
+            bad.append(f"  {source.relpath}: not in the lock")
             continue
         sha256 = _expected_sha256(source)
         if sha256 is None:  # allowed unhashed, or no sha256 listed: the cached bytes'
@@ -283,7 +301,7 @@ def refuse_unlocked(ws: Workspace, project: Project, sources: Iterable[Source]) 
         if sha256 != pinned.sha256:
             bad.append(f"  {source.relpath}: sha256 {sha256}, locked {pinned.sha256}")
     if bad:
-        raise SkiffError(f"{ws.name}: {len(bad)} source file(s) differ from {LOCK_NAME}:\n"
+        raise SkiffError(f"{ws.name}: {len(bad)} input(s) differ from {LOCK_NAME}:\n"
                          + "\n".join(bad),
                          hint=f"review the change, then record it with: skiffbuild lock "
                          f"{ws.name}")

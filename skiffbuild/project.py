@@ -16,8 +16,8 @@ from pathlib import Path
 
 from .errors import SkiffError
 
-__all__ = ["ENV_JOBS", "ENV_LAYER_PATH", "ENV_MAKE_ARGS", "ENV_MIRRORS", "ENV_OFFLINE",
-           "ENV_PRIMARY_SITE",
+__all__ = ["ENV_DOWNLOAD_LIMIT", "ENV_JOBS", "ENV_LAYER_PATH", "ENV_MAKE_ARGS", "ENV_MIRRORS",
+           "ENV_OFFLINE", "ENV_PRIMARY_SITE",
            "ENV_PROJECT", "ENV_QUIET", "ENV_STRICT", "Project", "WorkspacePaths", "flag"]
 
 ENV_PROJECT = "SKIFFBUILD_PROJECT"
@@ -26,6 +26,7 @@ ENV_MIRRORS = "SKIFFBUILD_MIRRORS"
 ENV_OFFLINE = "SKIFFBUILD_OFFLINE"  # never touch the network
 ENV_PRIMARY_SITE = "SKIFFBUILD_PRIMARY_SITE"  # tried before the packages' own sites
 ENV_JOBS = "SKIFFBUILD_DOWNLOAD_JOBS"  # downloads at once (default 4)
+ENV_DOWNLOAD_LIMIT = "SKIFFBUILD_DOWNLOAD_LIMIT_MB"  # size cap of an unlocked download
 ENV_MAKE_ARGS = "SKIFFBUILD_MAKE_ARGS"  # extra make arguments for compile (debugging, tests)
 ENV_STRICT = "SKIFFBUILD_STRICT"  # config:<ws> fails on findings
 ENV_QUIET = "SKIFFBUILD_QUIET_FINDINGS"  # set by `skiffbuild check`, which prints them itself

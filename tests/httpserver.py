@@ -3,18 +3,32 @@
 Serves ``files`` (URL path -> bytes) with Range support. Faults per path:
 ``missing`` (404), ``truncate`` (first N responses stop half-way),
 ``corrupt`` (other bytes of the same length), ``slow`` (seconds per chunk),
-``status`` (answer this status code N times first). Every request is counted.
+``status`` (answer this status code N times first), ``drip`` (one byte every
+N seconds), ``huge`` (a body of that many bytes, whatever the file), ``gzip``
+(the body gzip-compressed, with ``Content-Encoding: gzip``), ``label_gzip``
+(``Content-Encoding: gzip`` on the unchanged bytes). Every request is counted,
+and its headers kept. ``refused_url()``: a URL on which nothing listens.
 """
 
 from __future__ import annotations
 
+import gzip
+import socket
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-__all__ = ["Fault", "FaultyServer"]
+__all__ = ["Fault", "FaultyServer", "refused_url"]
+
+
+def refused_url() -> str:
+    """An http URL on 127.0.0.1 where the connection is refused (nothing listens)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 @dataclass
@@ -25,6 +39,10 @@ class Fault:
     slow: float = 0.0  # delay per 16 KiB chunk
     status: int = 0  # answer this code ...
     status_times: int = 0  # ... this many times first
+    drip: float = 0.0  # seconds between single bytes
+    huge: int = 0  # serve this many bytes instead of the file
+    gzip: bool = False  # compress the body, Content-Encoding: gzip
+    label_gzip: bool = False  # Content-Encoding: gzip, body unchanged
 
 
 @dataclass
@@ -33,6 +51,7 @@ class FaultyServer:
     faults: dict[str, Fault] = field(default_factory=dict)
     requests: Counter = field(default_factory=Counter)
     ranges: list[str] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
     latency: float = 0.0  # seconds before every response (a far-away server)
 
     def __post_init__(self) -> None:
@@ -67,6 +86,7 @@ class FaultyServer:
         path = req.path
         with self._lock:
             self.requests[path] += 1
+            self.headers.append(dict(req.headers.items()))
             fault = self.faults.get(path, Fault())
             if req.headers.get("Range"):
                 self.ranges.append(f"{path} {req.headers['Range']}")
@@ -89,6 +109,14 @@ class FaultyServer:
             return
         if fault.corrupt:
             data = bytes(b ^ 0x5A for b in data)
+        if fault.huge:
+            self._serve_huge(req, fault.huge)
+            return
+        if fault.gzip:
+            data = gzip.compress(data, mtime=0)
+        if fault.drip:
+            self._serve_drip(req, data, fault.drip)
+            return
         start = 0
         rng = req.headers.get("Range", "")
         if rng.startswith("bytes=") and rng.endswith("-"):
@@ -103,6 +131,8 @@ class FaultyServer:
         else:
             req.send_response(200)
         body = data[start:]
+        if fault.gzip or fault.label_gzip:
+            req.send_header("Content-Encoding", "gzip")
         req.send_header("Content-Length", str(len(body)))
         req.end_headers()
         if cut:
@@ -116,3 +146,32 @@ class FaultyServer:
                 return
         if cut:
             req.close_connection = True
+
+    def _serve_huge(self, req: BaseHTTPRequestHandler, size: int) -> None:
+        """``size`` bytes, without a Content-Length (chunked would be the same): the
+        client must stop reading by itself."""
+        req.send_response(200)
+        req.send_header("Connection", "close")
+        req.end_headers()
+        block = b"\0" * 65536
+        sent = 0
+        try:
+            while sent < size:
+                req.wfile.write(block[: size - sent])
+                sent += len(block)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        req.close_connection = True
+
+    def _serve_drip(self, req: BaseHTTPRequestHandler, data: bytes, every: float) -> None:
+        req.send_response(200)
+        req.send_header("Content-Length", str(len(data)))
+        req.end_headers()
+        try:
+            for i in range(len(data)):
+                req.wfile.write(data[i:i + 1])
+                req.wfile.flush()
+                time.sleep(every)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        req.close_connection = True

@@ -23,7 +23,8 @@ from skiffbuild.plan import load_plan
 from skiffbuild.project import Project
 from skiffbuild.sources import Source, Uri
 
-FILES = {"busybox/busybox-1.37.0.tar.bz2": b"busybox bytes" * 100,
+BUSYBOX = b"busybox bytes" * 100
+FILES = {"busybox/busybox-1.37.0.tar.bz2": BUSYBOX,
          "linux/linux-6.18.7.tar.xz": b"kernel bytes" * 300}
 
 
@@ -46,7 +47,11 @@ def project_with_pin(root: Path, upstream: Path, sha: str) -> Project:
 @pytest.fixture
 def exported(tmp_path: Path) -> tuple[Path, str, Path]:
     upstream = tmp_path / "upstream"
-    make_repo(upstream, {"Makefile": "all:\n", "Config.in": "menu x\n"})
+    make_repo(upstream, {"Makefile": "all:\n", "Config.in": "menu x\n",
+                         # Buildroot's own hash of one source: import checks against it.
+                         "package/busybox/busybox.hash":
+                         f"sha256  {hashlib.sha256(BUSYBOX).hexdigest()}  "
+                         "busybox-1.37.0.tar.bz2\n"})
     sha = commit(upstream, {"README": "second\n"}, "second")
     project = project_with_pin(tmp_path / "a", upstream, sha)
     ws = load_plan(project).workspaces["ws"]
@@ -67,7 +72,7 @@ def exported(tmp_path: Path) -> tuple[Path, str, Path]:
 def test_export_then_import_round_trips(exported: tuple[Path, str, Path]) -> None:
     archive, sha, tmp_path = exported
     fresh = project_with_pin(tmp_path / "b", tmp_path / "upstream", sha)
-    manifest = import_bundle(archive, fresh)
+    manifest = import_bundle(archive, fresh, allow_unsigned=True)
     assert manifest["buildroot"]["commit"] == sha
     # The pinned tree checks out with no network, at the pinned commit.
     ws = load_plan(fresh).workspaces["ws"]
@@ -106,7 +111,7 @@ def test_tampered_archive_is_refused_and_loads_nothing(exported: tuple[Path, str
     _rewrite(archive, change)
     fresh = project_with_pin(tmp_path / "b", tmp_path / "upstream", sha)
     with pytest.raises(SkiffError) as info:
-        import_bundle(archive, fresh)
+        import_bundle(archive, fresh, allow_unsigned=True)
     assert info.value.message.startswith(f"{archive}: refused, nothing was imported: ")
     assert why in info.value.message
     assert sorted(p.name for p in fresh.cache.iterdir()) == []

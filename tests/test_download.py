@@ -81,14 +81,14 @@ def test_404_on_first_mirror_falls_through(tmp_path: Path, server: FaultyServer,
 
 def test_truncated_transfer_is_resumed(tmp_path: Path, server: FaultyServer,
                                        cache: DownloadCache) -> None:
-    big = DATA * 10 + b"tail"  # 1 MB: the first half arrives in whole 64 KiB chunks
+    big = DATA * 10 + b"tail"  # 1 MB: the first half arrives, every byte of it kept
     server.files["/pkg/a-1.tar.gz"] = big
     server.faults["/pkg/a-1.tar.gz"] = Fault(truncate=1)
     source = make_source("a-1.tar.gz", big)
     outcome = fetch_one(source, cache, settings_for(tmp_path, {UPSTREAM: [server.url]}))
     assert outcome.state == "fetched"
     assert cache.path(source).read_bytes() == big
-    assert server.ranges == ["/pkg/a-1.tar.gz bytes=458752-"]  # 7 x 64 KiB kept
+    assert server.ranges == [f"/pkg/a-1.tar.gz bytes={len(big) // 2}-"]
     assert not cache.part(source).exists()
 
 

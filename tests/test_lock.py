@@ -174,11 +174,35 @@ def test_refuse_unlocked(project: Project, workspaces: dict[str, Workspace]) -> 
     write_lock(project, {"pi4": lock_for(ws, project, old)})
     refuse_unlocked(ws, project, old)
     with pytest.raises(SkiffError) as caught:
-        refuse_unlocked(ws, project, new)  # the new zlib is not refused, only the change
+        refuse_unlocked(ws, project, new)  # a changed hash, and a source never reviewed
     assert caught.value.render() == (
-        f"error: pi4: 1 source file(s) differ from {LOCK_NAME}:\n"
+        f"error: pi4: 2 input(s) differ from {LOCK_NAME}:\n"
         f"  busybox/busybox-1.37.0.tar.bz2: sha256 {sha(b'evil')}, locked {sha(BUSYBOX)}\n"
+        "  zlib/zlib-1.3.tar.gz: not in the lock\n"
         "hint: review the change, then record it with: skiffbuild lock pi4")
+
+
+def test_a_buildroot_bump_is_refused_until_locked(project: Project,
+                                                  workspaces: dict[str, Workspace]) -> None:
+    ws = workspaces["pi4"]
+    old = cached(project, {"busybox/busybox-1.37.0.tar.bz2": BUSYBOX})
+    write_lock(project, {"pi4": lock_for(ws, project, old)})
+    bumped = dataclasses.replace(ws, pin=dataclasses.replace(ws.pin, commit="f" * 40))
+    with pytest.raises(SkiffError) as caught:
+        refuse_unlocked(bumped, project, old)
+    assert caught.value.message == (
+        f"pi4: 1 input(s) differ from {LOCK_NAME}:\n"
+        f"  Buildroot commit {'f' * 40}, locked {PIN_SHA}")
+    assert caught.value.hint == "review the change, then record it with: skiffbuild lock pi4"
+    entry = read_lock(project)["pi4"]  # type: ignore[index]
+    lock_path(project).write_text(lock_path(project).read_text().replace(
+        entry.patches, "e" * 64))
+    with pytest.raises(SkiffError) as caught:
+        refuse_unlocked(ws, project, old)
+    assert caught.value.message.splitlines()[1:] == [
+        f"  Buildroot patch series {entry.patches}, locked {'e' * 64}"]
+    write_lock(project, {"pi4": lock_for(bumped, project, old)})  # after review
+    refuse_unlocked(bumped, project, old)
 
 
 def test_unhashed_allowed_file_is_locked_by_its_cached_bytes(
@@ -225,3 +249,38 @@ def test_a_damaged_lock_is_a_user_error(project: Project,
     lock_path(project).write_text("format: 1\nworkspaces: {\n")
     with pytest.raises(SkiffError, match="invalid YAML at line"):
         read_lock(project)
+
+
+def test_sources_task_refuses_unlocked_inputs_before_downloading(
+        project: Project, workspaces: dict[str, Workspace],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from httpserver import Fault, FaultyServer
+
+    from skiffbuild import audit, download
+
+    ws = workspaces["pi4"]
+    server = FaultyServer()
+    try:
+        small = b"x" * 689
+        server.files["/zlib/zlib-1.3.tar.gz"] = small
+        server.faults["/zlib/zlib-1.3.tar.gz"] = Fault(huge=8 << 20)
+        zlib = Source("zlib-1.3.tar.gz", "zlib", ("zlib",), (Uri.parse(f"http+{server.url}/zlib"),),
+                      (Expected("sha256", sha(small), "package/zlib/zlib.hash:1"),), ())
+        monkeypatch.setattr(download, "workspace_sources", lambda ws, project: [zlib])
+        monkeypatch.setattr(audit, "workspace_gaps", lambda ws, project, sources: [])
+        write_lock(project, {"pi4": lock_for(ws, project, [])})
+        with pytest.raises(SkiffError) as caught:
+            download.sync_workspace(ws, project, download.FetchSettings())
+        assert caught.value.message == (f"pi4: 1 input(s) differ from {LOCK_NAME}:\n"
+                                        "  zlib/zlib-1.3.tar.gz: not in the lock")
+        assert server.requests == {}  # nothing unreviewed was downloaded
+        # Locked with its size: a body past it is cut off there.
+        entry = lock_for(ws, project, [])
+        write_lock(project, {"pi4": dataclasses.replace(entry, sources=(
+            LockedSource("zlib/zlib-1.3.tar.gz", sha(small), 689),))})
+        with pytest.raises(SkiffError) as caught:
+            download.sync_workspace(ws, project, download.FetchSettings())
+        assert "refused: more than 689 bytes (its size in skiffbuild.lock)" in \
+            caught.value.message
+    finally:
+        server.stop()

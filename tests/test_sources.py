@@ -92,9 +92,19 @@ def test_sources_fetch_verify_offline_and_export(tmp_path: Path, testtree: Pinne
     assert json.loads(project.skiffbuild("sources", "qemu-x86_64", "--json").stdout)[0][
         "verified"]
 
-    # Export while everything is there, then go offline.
+    # Export while everything is there, signed, then go offline.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    (tmp_path / "key.pub").write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     archive = tmp_path / "qemu.tar"
-    assert project.skiffbuild("export", "qemu-x86_64", str(archive)).returncode == 0
+    assert project.skiffbuild("export", "qemu-x86_64", str(archive), "--sign",
+                              str(tmp_path / "key.pem")).returncode == 0
     upstream.stop()
     assert project.doit("sources:qemu-x86_64", "--offline").returncode == 0
     damaged.unlink()
@@ -106,7 +116,7 @@ def test_sources_fetch_verify_offline_and_export(tmp_path: Path, testtree: Pinne
     # An air-gapped machine: a fresh project with no mirror map and no network.
     fresh = make_doit_project(tmp_path / "airgap", testtree)
     del fresh.env["SKIFFBUILD_MIRRORS"]
-    imported = fresh.skiffbuild("import", str(archive))
+    imported = fresh.skiffbuild("import", str(archive), "--trust", str(tmp_path / "key.pub"))
     assert imported.returncode == 0, imported.stderr
     run = fresh.doit("sources:qemu-x86_64", "--offline")
     assert ran(run.stdout) == {"fetch:buildroot": True, "config:qemu-x86_64": True,
