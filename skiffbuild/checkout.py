@@ -50,6 +50,7 @@ __all__ = [
     "stamp_path",
     "tree_dir",
     "tree_key",
+    "tree_lock",
     "update_mirror",
 ]
 
@@ -123,6 +124,12 @@ def tree_dir(cache: Path, pin: BuildrootPin) -> Path:
 
 def stamp_path(cache: Path, pin: BuildrootPin) -> Path:
     return tree_dir(cache, pin) / STAMP_NAME
+
+
+def tree_lock(cache: Path, key: str) -> Path:
+    """The lock of tree ``key``: held exclusively while it is checked out (here) or
+    removed (``treecache.collect_unused``), shared while a build uses it (``treecache.using``)."""
+    return cache / "buildroot" / f"{key}.lock"
 
 
 # ----------------------------------------------------------------- plumbing
@@ -382,7 +389,7 @@ def checkout(
 
     root = final.parent
     root.mkdir(parents=True, exist_ok=True)
-    with locked(root / f"{final.name}.lock"):
+    with locked(tree_lock(cache, final.name)):
         if _stamp_matches(final / STAMP_NAME, pin, digest):
             return final  # another process finished it while we waited
         mirror = update_mirror(pin.url, mirrors, cache, pin.commit)

@@ -384,6 +384,11 @@ def _build_info(ws: Workspace, project: Project, compiled: dict,
                    for la in ws.chain],
         # Packages built from a local source tree, with the tree's digest.
         "overrides": compiled.get("overrides", {}),
+        # What Buildroot took from outside its tree: the patched tree it ran, an
+        # external toolchain (path and digest), the machine's host tools.
+        "buildroot_tree": compiled.get("buildroot_tree"),
+        "external_toolchain": compiled.get("external_toolchain"),
+        "host_tools": compiled.get("host_tools", {}),
         "buildroot_images": compiled["images"],
         "image_tools": tool_versions(),
         "sha256": {name: digest for digest, name in sums},

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from .codedigest import code_digest
 from .errors import Problem, ProblemsError, closest
 from .layers import LayerIndex, override_layers, scan_layers
 from .manifest import load_boards, load_pin
@@ -45,7 +45,7 @@ class Workspace:
     def config_key(self) -> dict:
         """The non-file facts the configuration depends on (paths, order, pin)."""
         return {
-            "skiffbuild": __version__,
+            "code": code_digest(),
             "workspace": self.name,
             "pin": [self.pin.url, self.pin.commit],
             "chain": [

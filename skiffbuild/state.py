@@ -23,6 +23,12 @@ so it cannot be the only witness of what is built. Every workspace task
 ``statedb.StateDB`` complements this on doit's side: each success is
 committed as soon as it happens, so a killed run does not forget the tasks
 it had finished.
+
+``OutputRecord`` (``state/output.json``) says what Buildroot's ``output/``
+holds builds of, for what Buildroot itself does not track: the tree and the
+external toolchain it was built with, and the configuration it was cleaned
+for. compile writes it once the clean a change needed is done, before make
+runs: from then on ``output/`` holds (part of) a build of exactly that.
 """
 
 from __future__ import annotations
@@ -34,13 +40,15 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .fsutil import atomic_write, digest_text, locked, stat_key
 from .project import WorkspacePaths
 
-__all__ = ["guarded", "inputs_digest", "record_path"]
+__all__ = ["OutputRecord", "guarded", "inputs_digest", "output_record_path", "read_output_record",
+           "record_path", "recorded_tree", "write_output_record"]
 
 # Records written after this moment were written during this run, by another run.
 _STARTED_NS = time.time_ns()
@@ -112,3 +120,38 @@ def _fresh_record(record: Path, digest: str) -> bool:
                 and data.get("inputs") == digest)
     except (OSError, ValueError, AttributeError):
         return False
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    """What a workspace's ``output/`` holds builds of (see the module's docstring)."""
+
+    tree: dict[str, str]  # key, commit, patch_digest of the Buildroot tree
+    config: str  # sha256 of the .config it was cleaned for
+    toolchain: dict[str, Any] | None = None  # the preinstalled external toolchain, if any
+
+
+def output_record_path(paths: WorkspacePaths) -> Path:
+    return paths.root / "state" / "output.json"
+
+
+def read_output_record(paths: WorkspacePaths) -> OutputRecord | None:
+    """None when there is none (a fresh workspace, or one built before it existed)."""
+    try:
+        data = json.loads(output_record_path(paths).read_text())
+        return OutputRecord(tree=dict(data["tree"]), config=str(data["config"]),
+                            toolchain=data.get("toolchain"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_output_record(paths: WorkspacePaths, record: OutputRecord) -> None:
+    atomic_write(output_record_path(paths), json.dumps(
+        {"format": 1, "tree": record.tree, "config": record.config,
+         "toolchain": record.toolchain}, indent=1, sort_keys=True) + "\n")
+
+
+def recorded_tree(paths: WorkspacePaths) -> str | None:
+    """The key of the Buildroot tree the workspace's output/ was built with."""
+    record = read_output_record(paths)
+    return record.tree.get("key") if record else None

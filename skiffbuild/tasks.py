@@ -20,9 +20,17 @@ from typing import Any
 
 from doit.tools import config_changed
 
-from . import __version__, budget, checkout
+from . import budget, checkout
 from .checker import ContentChecker
-from .compile import compile_inputs, compile_links, compile_workspace, list_tree, make_args
+from .codedigest import code_digest
+from .compile import (
+    ToolchainUnchanged,
+    compile_inputs,
+    compile_links,
+    compile_workspace,
+    list_tree,
+    make_args,
+)
 from .configure import configure
 from .download import ConsoleReporter, settings_from_env, sources_verified, sync_workspace
 from .errors import BuildError, SkiffError
@@ -164,7 +172,8 @@ def task_fetch() -> Iterator[dict[str, Any]]:
             "actions": [_action(_fetch, pin, plan.project)],
             "file_dep": [str(pin.manifest), *map(str, pin.patches)],
             "targets": [str(checkout.stamp_path(plan.project.cache, pin))],
-            "uptodate": [config_changed({"url": pin.url, "commit": pin.commit,
+            "uptodate": [config_changed({"code": code_digest(), "url": pin.url,
+                                         "commit": pin.commit,
                                          "tree": checkout.tree_key(pin)})],
             "params": _OFFLINE_PARAM,
             "verbosity": 2,
@@ -196,7 +205,8 @@ def task_sources() -> Iterator[dict[str, Any]]:
             targets=[str(ws.paths.sources)],
             # Cheap (stat-based) re-verification every run: a damaged cache file
             # is caught before a build uses it.
-            uptodate=[functools.partial(_verified, ws, plan.project)])
+            uptodate=[functools.partial(_verified, ws, plan.project),
+                      config_changed({"code": code_digest()})])
 
 
 def _verified(ws: Workspace, project: Project, task: object = None,
@@ -222,7 +232,8 @@ def task_compile() -> Iterator[dict[str, Any]]:
     yield {"name": None, "doc": "run Buildroot out of tree (O=workspaces/<ws>/output)"}
     lister = functools.cache(list_tree)  # layers are shared: walk each tree once
     for ws in plan.workspaces.values():
-        facts = {"tree": checkout.tree_key(ws.pin), "make": make_args(plan.project, os.environ),
+        facts = {"code": code_digest(), "tree": checkout.tree_key(ws.pin),
+                 "make": make_args(plan.project, os.environ),
                  "links": compile_links(ws, lister)}
         yield _workspace_task(
             "compile", ws, _compile, doc=f"build {ws.name} with Buildroot",
@@ -230,7 +241,9 @@ def task_compile() -> Iterator[dict[str, Any]]:
             targets=[str(ws.paths.root / "state" / "compile.json")],
             # Package source trees (<PKG>_OVERRIDE_SRCDIR) are checked when the task
             # is about to run, after sources:<ws> has recorded them.
-            facts=facts, uptodate=[config_changed(facts), OverridesUnchanged(ws)])
+            # So is a preinstalled external toolchain (stat only: ToolchainUnchanged).
+            facts=facts, uptodate=[config_changed(facts), OverridesUnchanged(ws),
+                                   ToolchainUnchanged(ws, plan.project)])
 
 
 def task_image() -> Iterator[dict[str, Any]]:
@@ -243,7 +256,9 @@ def task_image() -> Iterator[dict[str, Any]]:
             "image", ws, _image, doc=f"disk image of {ws.name}: {ws.board.description}",
             file_dep=[str(ws.paths.root / "state" / "compile.json")],
             targets=[str(work / f"{ws.name}.img"), str(work / "SHA256SUMS")],
-            facts={"layout": repr(ws.board.image), "skiffbuild": __version__})
+            # The code's digest, not its version: an update that changes how images
+            # are made makes new ones.
+            facts={"layout": repr(ws.board.image), "code": code_digest()})
 
 
 def _repro(ws: Workspace, project: Project) -> None:

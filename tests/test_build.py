@@ -158,3 +158,61 @@ def test_option_change_rebuilds_only_that_package(tmp_path: Path, testtree: Pinn
     assert "compile:qemu-x86_64 >>> dropbear 2026.91 Building" in second.stderr
     assert "busybox 1.37.0 Building" not in second.stderr
     assert "full rebuild" not in second.stderr
+
+
+def failing_post_build_hook(project: DoitProject, flag: Path) -> None:
+    """skiff/base's post-build hook (this project's copy) fails while ``flag`` exists."""
+    hook = project.root / "layers/skiff/base/hooks/post-build.sh"
+    hook.write_text(hook.read_text().replace(
+        "set -eu\n", f'set -eu\nif [ -e "{flag}" ]; then echo "hook refuses: {flag}" >&2; '
+                    "exit 3; fi\n", 1))
+
+
+def test_failing_hook_is_named_as_the_step_and_quoted_without_escapes(
+        tmp_path: Path, testtree: PinnedTree, upstream: FaultyServer) -> None:
+    project = build_project(tmp_path / "p", testtree, upstream)
+    flag = tmp_path / "fail"
+    flag.touch()
+    failing_post_build_hook(project, flag)
+    # A terminal type with a standout mode: Buildroot wraps its ">>>" lines in escapes.
+    project.env["TERM"] = "xterm"
+    result = project.doit("image:qemu-x86_64", check=False)
+    assert result.returncode != 0
+    script = project.root / "workspaces/qemu-x86_64/config/post-build.sh"
+    assert (f'error: compile of qemu-x86_64 failed in step "Executing post-build script '
+            f'{script}"; last lines of the log:') in result.stderr
+    assert f"  | hook refuses: {flag}" in result.stderr
+    assert f"  | >>>   Executing post-build script {script}" in result.stderr
+    assert "\x1b" in (project.root / "workspaces/qemu-x86_64/logs/compile.log").read_text()
+    assert "\x1b" not in result.stderr
+    # Packages without a version are shown without a double space.
+    assert "compile:qemu-x86_64 >>> skeleton Extracting" in result.stderr
+    assert ">>> skeleton  " not in result.stderr
+
+
+def test_retry_after_a_late_failure_does_not_clean_again(
+        tmp_path: Path, testtree: PinnedTree, upstream: FaultyServer) -> None:
+    """A configuration change cleans dropbear, which is rebuilt; the build then fails in a
+    hook. The retry builds the same configuration: nothing to clean, dropbear is done."""
+    project = build_project(tmp_path / "p", testtree, upstream)
+    flag = tmp_path / "fail"
+    failing_post_build_hook(project, flag)
+    project.doit("image:qemu-x86_64")
+    override = project.root / "overrides" / "workspaces" / "qemu-x86_64" / "buildroot"
+    override.mkdir(parents=True)
+    (override / "no-client").write_text("# BR2_PACKAGE_DROPBEAR_CLIENT is not set\n")
+    flag.touch()
+    failed = project.doit("image:qemu-x86_64", check=False)
+    assert failed.returncode != 0
+    assert "compile:qemu-x86_64: rebuilding dropbear (dirclean)" in failed.stderr
+    assert "compile:qemu-x86_64 >>> dropbear 2026.91 Building" in failed.stderr
+    assert 'failed in step "Executing post-build script' in failed.stderr
+
+    flag.unlink()
+    retry = project.doit("image:qemu-x86_64")
+    assert ran(retry.stdout)["compile:qemu-x86_64"] is True
+    assert "dirclean" not in retry.stderr and "make clean" not in retry.stderr
+    assert "dropbear 2026.91 Building" not in retry.stderr
+    assert " Building" not in retry.stderr  # no package at all was built again
+    log = (project.root / "workspaces/qemu-x86_64/logs/compile.log").read_text()
+    assert log.count("dropbear-dirclean") == 1

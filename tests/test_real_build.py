@@ -27,6 +27,7 @@ import pytest
 from conftest import (
     REAL_BOARD,
     REAL_BUILD_NEEDS,
+    REAL_TOOLCHAIN,
     DoitProject,
     make_real_board_project,
     ran,
@@ -156,6 +157,11 @@ def test_real_board_builds_boots_and_rebuilds_only_what_changed(real_build: Real
     assert b"skiffhello 1.0: edited in a local tree" in _initramfs(build)
     info = json.loads((build.ws / "image" / "build-info.json").read_text())
     assert list(info["overrides"]) == ["skiffhello"]
+    # What Buildroot took from outside its tree is on record with the image.
+    assert info["external_toolchain"]["path"] == str(REAL_TOOLCHAIN)
+    assert len(info["external_toolchain"]["digest"]) == 64
+    assert info["buildroot_tree"]["commit"] == "679b9ead7620bbf193620d1ebf56f53c1764d37a"
+    assert info["host_tools"]["make"].startswith("GNU Make ")
 
 
 def test_real_board_is_reproducible(real_build: RealBuild) -> None:
