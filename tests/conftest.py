@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from httpserver import FaultyServer
 
+from skiffbuild.dlcache import DownloadCache
+
 ROOT = Path(__file__).resolve().parents[1]
 TESTTREE = ROOT / "tests" / "buildroot-tree"
 MAKE_SOURCES = TESTTREE / "support" / "testing" / "make-sources"
@@ -120,6 +122,20 @@ def serve_sources(site: Path) -> FaultyServer:
         if path.is_file():
             server.files["/" + str(path.relative_to(site))] = path.read_bytes()
     return server
+
+
+@pytest.fixture
+def server() -> Iterator[FaultyServer]:
+    """An HTTP server on 127.0.0.1 with no files yet (tests add them and their faults)."""
+    srv = FaultyServer()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> DownloadCache:
+    """An empty verified download cache."""
+    return DownloadCache(tmp_path / "dl", tmp_path / "state", tmp_path / "rejected")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,18 +30,6 @@ def make_source(name: str, data: bytes, algorithms: tuple[str, ...] = ("sha256",
                      for a in algorithms)
     return Source(name, dl_dir, (dl_dir,), (Uri.parse(f"https+{UPSTREAM}/{dl_dir}"),),
                   expected, (f"package/{dl_dir}/{dl_dir}.hash",), allow_unhashed)
-
-
-@pytest.fixture
-def server() -> Iterator[FaultyServer]:
-    srv = FaultyServer()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def cache(tmp_path: Path) -> DownloadCache:
-    return DownloadCache(tmp_path / "dl", tmp_path / "state", tmp_path / "rejected")
 
 
 def settings_for(tmp_path: Path, mapping: dict[str, list[str]], **kw: object) -> FetchSettings:

@@ -4,50 +4,20 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import random
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from httpserver import Fault, FaultyServer, refused_url
+from test_download import DATA, UPSTREAM, make_source, settings_for
 
 from skiffbuild.dlcache import DownloadCache
 from skiffbuild.download import FetchSettings, fetch_all, fetch_one, settings_from_env
 from skiffbuild.errors import SkiffError
-from skiffbuild.hashes import Expected
 from skiffbuild.mirrors import load_mirror_map
-from skiffbuild.sources import Source, Uri
-
-UPSTREAM = "https://sources.skiffbuild.invalid"
-DATA = bytes(range(256)) * 400  # 100 KiB
-
-
-def make_source(name: str, data: bytes, dl_dir: str = "pkg") -> Source:
-    return Source(name, dl_dir, (dl_dir,), (Uri.parse(f"https+{UPSTREAM}/{dl_dir}"),),
-                  (Expected("sha256", hashlib.sha256(data).hexdigest(), "x.hash:1"),),
-                  (f"package/{dl_dir}/{dl_dir}.hash",))
-
-
-@pytest.fixture
-def server() -> Iterator[FaultyServer]:
-    srv = FaultyServer()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def cache(tmp_path: Path) -> DownloadCache:
-    return DownloadCache(tmp_path / "dl", tmp_path / "state", tmp_path / "rejected")
-
-
-def settings_for(tmp_path: Path, mapping: dict[str, list[str]], **kw: object) -> FetchSettings:
-    file = tmp_path / "mirrors.yaml"
-    file.write_text(json.dumps(mapping))
-    return FetchSettings(mirrors=load_mirror_map(file), backoff=0.01, timeout=5, **kw)
 
 
 def test_a_dripping_server_is_given_up_by_the_minimum_rate(
