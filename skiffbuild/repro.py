@@ -54,13 +54,21 @@ def _link(target: Path, link: Path) -> None:
         link.symlink_to(target)
 
 
+def _copy(source: Path, dest: Path) -> None:
+    if source.is_dir():
+        shutil.copytree(source, dest, symlinks=True)
+    elif source.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, dest)
+
+
 def _copy_project(project: Project, dest: Path) -> Project:
     shutil.rmtree(dest, ignore_errors=True)
-    (dest / "manifests").mkdir(parents=True)
-    for name in ("layers", "buildroot", "overrides", "dodo.py"):
-        _link(project.root / name, dest / name)
-    for item in project.manifests.iterdir():
-        _link(item, dest / "manifests" / item.name)
+    # Copies, not links, of the project's own (small) inputs: every path a
+    # manifest names must stay inside the project it belongs to, and each build
+    # then also sees its layers under a different path.
+    for name in ("layers", "buildroot", "overrides", "manifests", "dodo.py"):
+        _copy(project.root / name, dest / name)
     # Shared, content-verified caches: no network and no re-download.
     _link(project.cache / "git", dest / "cache" / "git")
     _link(project.dl_dir, dest / "cache" / "dl")
