@@ -39,6 +39,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -55,13 +56,23 @@ from .project import Project
 from .signing import SIGNATURE_SIZE, public_key, sign, verify
 from .sources import Source
 
-__all__ = ["export_bundle", "import_bundle"]
+__all__ = ["bundle_workspace", "check_archive_file", "export_bundle", "import_bundle",
+           "parse_manifest"]
 
 _FORMAT = 1
 _KIND = "skiffbuild-inputs"
 _MANIFEST = "manifest.json"
 _SIGNATURE = "manifest.sig"
 _MANIFEST_MAX = 16 << 20  # a manifest of many thousand files is far smaller
+# A manifest is a few levels deep; json's C parser recurses per level, so a
+# hostile '[[[[…' of 200,000 levels would be a RecursionError traceback.
+_MANIFEST_DEPTH = 32
+# Python's tarfile spends quadratic time on a crafted large PAX header
+# (CVE-2024-6232) and builds a TarInfo per member: both are bounded on the raw
+# 512-byte headers before tarfile sees the archive. Ours carry a few hundred
+# bytes of PAX records per member and a few thousand members.
+_EXT_HEADER_MAX = 64 << 10
+_MEMBERS_MAX = 100_000
 _ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
 
 
@@ -157,6 +168,102 @@ def _valid_path(path: str) -> bool:
         (parts[0] in ("buildroot", "patches") and len(parts) == 2)
 
 
+def check_archive_file(archive: Path) -> None:
+    """Refuse, before tarfile reads it, an archive that is not a regular file (a FIFO
+    would hang, a device never end), has an extended (pax/GNU long name) header over
+    ``_EXT_HEADER_MAX`` bytes, or more than ``_MEMBERS_MAX`` members."""
+    try:
+        fd = os.open(archive, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise _refuse(archive, f"cannot open it: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _refuse(archive, "not a regular file")
+        _scan_headers(archive, f, st.st_size)
+
+
+def _tar_size(field: bytes) -> int | None:
+    if field[:1] in (b"\x80", b"\xff"):  # GNU base-256
+        value = int.from_bytes(field[1:], "big")
+        return -1 if field[:1] == b"\xff" else value
+    text = field.split(b"\0", 1)[0].strip()
+    try:
+        return int(text, 8) if text else 0
+    except ValueError:
+        return None
+
+
+def _scan_headers(archive: Path, f: io.BufferedReader, size: int) -> None:
+    offset, members = 0, 0
+    while offset + 512 <= size:
+        f.seek(offset)
+        block = f.read(512)
+        if len(block) < 512 or block == b"\0" * 512:
+            return  # the end (tarfile itself says what is wrong with a damaged one)
+        length = _tar_size(block[124:136])
+        if length is None or length < 0:
+            return  # not a header tarfile accepts either: it reports the damage
+        kind = block[156:157]
+        if kind in (b"x", b"g", b"L", b"K", b"X") and length > _EXT_HEADER_MAX:
+            raise _refuse(archive, f"an extended tar header of {length} bytes (more than "
+                                   f"{_EXT_HEADER_MAX})")
+        if kind not in (b"x", b"g", b"L", b"K", b"X"):
+            members += 1
+            if members > _MEMBERS_MAX:
+                raise _refuse(archive, f"more than {_MEMBERS_MAX} members")
+        offset += 512 + (length + 511) // 512 * 512
+
+
+def _depth_ok(text: bytes, limit: int) -> bool:
+    """Whether the JSON ``text`` nests at most ``limit`` levels (brackets inside
+    strings not counted); checked before json.loads, which recurses per level."""
+    depth, in_string, escaped = 0, False, False
+    for byte in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
+def parse_manifest(text: bytes) -> object:
+    """The manifest's JSON, bounded in nesting; ValueError when it is not JSON or
+    nests more than ``_MANIFEST_DEPTH`` levels."""
+    if not _depth_ok(text, _MANIFEST_DEPTH):
+        raise ValueError(f"nested more than {_MANIFEST_DEPTH} levels")
+    return json.loads(text)
+
+
+def bundle_workspace(archive: Path) -> object:
+    """The workspace the archive's manifest names, read without trusting it (only to
+    pick the hashes to check it against); None when unreadable or hostile (import
+    then says why)."""
+    try:
+        check_archive_file(archive)
+        with tarfile.open(archive, mode="r:") as tar:
+            member = tar.next()
+            if member is None or member.name != _MANIFEST or not member.isreg() \
+                    or member.size > _MANIFEST_MAX:
+                return None
+            f = tar.extractfile(member)
+            data = parse_manifest(f.read()) if f is not None else None
+            return data.get("workspace") if isinstance(data, dict) else None
+    except (SkiffError, OSError, tarfile.TarError, ValueError):
+        return None
+
+
 @contextlib.contextmanager
 def _staging(project: Project) -> Iterator[Path]:
     project.cache.mkdir(parents=True, exist_ok=True)
@@ -201,6 +308,8 @@ def _read_manifest(archive: Path, tar: tarfile.TarFile, members: dict[str, tarfi
         raise SkiffError(f"{archive}: refused, nothing was imported: {what}",
                          hint="give the exporter's public key with --trust KEY, or accept an "
                          "unverified archive with --allow-unsigned")
+    if not _depth_ok(text, _MANIFEST_DEPTH):
+        raise _refuse(archive, f"{_MANIFEST} is nested more than {_MANIFEST_DEPTH} levels")
     try:
         manifest = json.loads(text)
         files = manifest["files"]
@@ -252,6 +361,7 @@ def _extract_verified(archive: Path, stage: Path, trust: Path | None = None,
                       allow_unsigned: bool = True) -> tuple[dict, dict[str, dict[str, str]]]:
     """Check, then stage every member; return the manifest and each member's digests
     (every algorithm Buildroot's .hash files may use)."""
+    check_archive_file(archive)
     try:
         tar = tarfile.open(archive, mode="r:")  # noqa: SIM115 (closed by the `with` below)
     except (OSError, tarfile.TarError) as exc:
@@ -348,6 +458,60 @@ def _check_sources(archive: Path, manifest: dict, digests: dict[str, dict[str, s
                                        f"one the pinned Buildroot lists ({values[0].origin})")
 
 
+def _layer_hashes(project: Project) -> dict[str, list[Expected]]:
+    """File name -> hash lines of every ``.hash`` file under the project's layer roots
+    and overrides (regular files of at most 1 MiB; others are not read)."""
+    from .yamlload import read_text_bounded
+
+    out: dict[str, list[Expected]] = {}
+    for root in (*project.layer_roots(), project.root / "overrides"):
+        for directory, _, names in os.walk(root):
+            for name in sorted(n for n in names if n.endswith(".hash")):
+                file = Path(directory) / name
+                try:
+                    text = read_text_bounded(file, 1 << 20)
+                except (OSError, UnicodeDecodeError):
+                    continue
+                for number, raw in enumerate(text.splitlines(), start=1):
+                    fields = raw.split()
+                    if len(fields) == 3 and not fields[0].startswith("#"):
+                        out.setdefault(fields[2], []).append(
+                            Expected(fields[0], fields[1], f"{project.display(file)}:{number}"))
+    return out
+
+
+def _check_unsigned(archive: Path, project: Project, manifest: dict,
+                    digests: dict[str, dict[str, str]], tree: dict[str, list[Expected]]) -> None:
+    """An unsigned archive for a workspace not configured here: only the project's own
+    pin and files some .hash file lists (the pinned tree's, checked already, or a
+    layer's) — nothing the manifest alone vouches for, such as a package's extra file
+    or a git mirror of an arbitrary URL."""
+    from .manifest import load_pin
+
+    pin, _ = load_pin(project, "buildroot")
+    url = manifest["buildroot"]["url"]
+    if pin is None or pin.url != url:
+        ours = pin.url if pin is not None else "none (manifests/buildroot.yaml is unusable)"
+        raise _refuse(archive, f"unsigned, and its Buildroot URL {url[:200]!r} is not the "
+                               f"project's pin ({ours})")
+    layers = _layer_hashes(project)
+    for entry in manifest["files"]:
+        path = entry["path"]
+        if not path.startswith("dl/"):
+            continue
+        relpath, name = path[3:], path.rsplit("/", 1)[1]
+        if name not in tree and name not in layers:
+            raise _refuse(archive, f"unsigned, and {relpath} is in no .hash file of the pinned "
+                                   "Buildroot or the project's layers")
+        got = digests[path]
+        listed = [e for e in layers.get(name, []) if e.algorithm in got]
+        for algorithm in sorted({e.algorithm for e in listed}):
+            values = [e for e in listed if e.algorithm == algorithm]
+            if got[algorithm] not in {e.hexdigest for e in values}:
+                raise _refuse(archive, f"{relpath}: {algorithm} {got[algorithm]} is not the "
+                                       f"one listed in {values[0].origin}")
+
+
 def _load_commit(project: Project, pack: Path, url: str, commit: str, tag: str | None) -> None:
     mirror = checkout.mirror_dir(project.cache, url)
     if mirror.is_dir() and subprocess.run(
@@ -394,7 +558,10 @@ def import_bundle(archive: Path, project: Project, *, trust: Path | None = None,
         except SkiffError:
             raise _refuse(archive, f"the Buildroot pack does not hold commit {pin['commit']}") \
                 from None
-        _check_sources(archive, manifest, digests, _tree_hashes(check, pin["commit"]), expected)
+        tree = _tree_hashes(check, pin["commit"])
+        _check_sources(archive, manifest, digests, tree, expected)
+        if trust is None and expected is None:
+            _check_unsigned(archive, project, manifest, digests, tree)
         sources = [e["path"] for e in manifest["files"] if e["path"].startswith("dl/")]
         # Nothing is replaced: a cache file with other bytes refuses everything first.
         for path in sources:

@@ -27,7 +27,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import EXIT_BUILD, EXIT_INTERNAL, BuildError, SkiffError
+from .errors import EXIT_BUILD, EXIT_INTERNAL, BuildError, SkiffError, printable
 from .plan import Plan, load_plan
 from .project import ENV_OFFLINE, ENV_QUIET, Project
 
@@ -40,8 +40,9 @@ def _print_layers(plan: Plan, show_all: bool) -> None:
         layer = plan.index.layers[name]
         if layer.unlisted and not show_all:
             continue
-        rows.append((name, layer.description or "(no description)",
-                     plan.project.display(layer.origin)))
+        # Descriptions are a manifest's text: no terminal escapes reach the terminal.
+        rows.append((name, printable(layer.description or "(no description)"),
+                     printable(plan.project.display(layer.origin))))
     width = max((len(r[0]) for r in rows), default=0)
     for name, desc, origin in rows:
         suffix = "" if origin == "layers" else f"  [{origin}]"
@@ -51,7 +52,7 @@ def _print_layers(plan: Plan, show_all: bool) -> None:
 def _print_chain(plan: Plan, workspace: str) -> None:
     ws = plan.workspaces[workspace]
     project = plan.project
-    print(f"workspace {ws.name}: {ws.board.description}")
+    print(f"workspace {ws.name}: {printable(ws.board.description)}")
     print(f"buildroot: {ws.pin.tag or '(no tag)'} @ {ws.pin.commit}"
           f"{f' + {len(ws.pin.patches)} patch(es)' if ws.pin.patches else ''}")
     print("chain (merge order):")
@@ -62,14 +63,14 @@ def _print_chain(plan: Plan, workspace: str) -> None:
         note = f"  (shadows {', '.join(project.display(p) for p in shadow)})" if shadow else ""
         style = {"skiffos": " [SkiffOS layout]", "override": " [override]",
                  "board": " [board]"}.get(layer.style, "")
-        print(f"  {number:2}. {layer.name:<{width}}  {where}{style}{note}")
+        print(printable(f"  {number:2}. {layer.name:<{width}}  {where}{style}{note}"))
         if layer.description and layer.style != "override":
-            print(f"      {layer.description}")
+            print(f"      {printable(layer.description)}")
     commands = [(layer.name, c) for layer in ws.chain for c in layer.commands]
     if commands:
         print("commands:")
         for layer_name, command in commands:
-            print(f"  {layer_name}/{command.name}  {command.description}")
+            print(f"  {layer_name}/{command.name}  {printable(command.description)}")
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
@@ -208,18 +209,10 @@ def _configured_hashes(project: Project, workspace: object) -> dict | None:
 def _bundle_workspace(archive: Path) -> object:
     """The workspace named by the archive's manifest, read without trusting it (only
     to pick the hashes to check it against); None when unreadable."""
-    import tarfile
+    from .bundle import bundle_workspace
 
-    try:
-        with tarfile.open(archive, mode="r:") as tar:
-            member = tar.next()
-            if member is None or member.name != "manifest.json" or not member.isreg() \
-                    or member.size > (16 << 20):
-                return None
-            f = tar.extractfile(member)
-            return json.loads(f.read()).get("workspace") if f is not None else None
-    except (OSError, tarfile.TarError, ValueError, AttributeError):
-        return None
+    # Bounded there (regular file, header scan, JSON depth): import says what is wrong.
+    return bundle_workspace(archive)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -246,13 +239,22 @@ def cmd_pin(args: argparse.Namespace) -> int:
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
-    from .lock import LOCK_NAME, check_lock, lock_for, write_lock
+    from .lock import LOCK_NAME, check_lock, lock_for, read_lock, write_lock
     from .sources import query_overrides, workspace_sources
 
     names = args.workspaces or sorted(load_plan(Project.discover()).workspaces)
     if not names:
         raise SkiffError("the project has no workspaces (manifests/boards/*.yaml) to lock")
     plan = _configured(names)
+    if not args.check and read_lock(plan.project) is not None:
+        # With a lock present sources:<ws> refuses what it does not list: recording
+        # (after review) fetches those sources itself, verified by their .hash files.
+        from .download import ConsoleReporter, fetch_for_review, settings_from_env
+
+        settings = settings_from_env(os.environ)
+        for name in names:
+            fetch_for_review(plan.workspaces[name], plan.project, settings,
+                             ConsoleReporter(lambda line: print(line, file=sys.stderr)))
     current = {name: lock_for(plan.workspaces[name], plan.project,
                               workspace_sources(plan.workspaces[name], plan.project),
                               query_overrides(plan.workspaces[name], plan.project))

@@ -55,6 +55,10 @@ class Configuration:
 
 
 def _quote(value: str) -> str:
+    # Every value is checked at load (cflags, paths); this is the last line of defence
+    # against a newline starting a line of its own in the generated defconfig.
+    if any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in value):
+        raise SkiffError(f"a generated setting would contain a control character: {value!r}")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -23,8 +23,10 @@ run and skipped for every other file.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
+import stat
 import threading
 import time
 import zlib
@@ -50,18 +52,22 @@ from .netguard import (
     Permanent,
     Unreachable,
     UnreachableHosts,
+    Watchdog,
     connect_failure,
     decode_into,
+    redact,
+    redact_in,
     short_error,
     store_decoded,
+    watched_session,
 )
 from .plan import Workspace
 from .project import ENV_DOWNLOAD_LIMIT, ENV_JOBS, ENV_OFFLINE, ENV_PRIMARY_SITE, Project, flag
 from .sources import Source, override_file_state, query_overrides, workspace_sources
 
 __all__ = ["DEFAULT_LIMIT_MB", "ConsoleReporter", "FetchSettings", "Outcome", "Reporter",
-           "UnreachableHosts", "candidate_urls", "fetch_all", "fetch_one", "settings_from_env",
-           "sources_verified", "sync_workspace"]
+           "UnreachableHosts", "candidate_urls", "fetch_all", "fetch_for_review", "fetch_one",
+           "settings_from_env", "sources_verified", "sync_workspace"]
 
 _FETCHABLE = ("http", "https", "file", "ftp")
 _CHUNK = 1 << 16
@@ -88,6 +94,9 @@ class FetchSettings:
     min_rate: float = 1024.0  # bytes per second
     rate_window: float = 30.0  # seconds
     deadline: float = 3600.0  # seconds per file
+    # The status line and headers of a response must be complete within this (and
+    # the per-file deadline): a server dripping them is cut off by a watchdog.
+    header_timeout: float = 120.0  # seconds
     # The most bytes a file may have when the lock does not give its exact size
     # (SKIFFBUILD_DOWNLOAD_LIMIT_MB); a body past it is not read further.
     max_size: int = DEFAULT_LIMIT_MB << 20
@@ -110,7 +119,7 @@ class ConsoleReporter:
         self._lock = threading.Lock()
 
     def fetching(self, source: Source, url: str) -> None:
-        self.echo(f"fetching {source.relpath} from {url}")
+        self.echo(f"fetching {source.relpath} from {redact(url)}")
 
     def progress(self, source: Source, done: int, total: int | None) -> None:
         now = time.monotonic()
@@ -150,8 +159,25 @@ class Outcome:
     detail: str = ""
 
 
+def _is_local(url: str) -> bool:
+    return urlparse(url).scheme.lower() == "file"
+
+
+def _own_urls(source: Source) -> list[str]:
+    return [u.url_for(source.file) for u in source.uris if u.backend in _FETCHABLE]
+
+
+def refused_local(source: Source) -> list[str]:
+    """The package's own ``file://`` URLs: never used. show-info's URIs come from
+    packages (an external tree's ``_SITE = file:///proc/self``) and would copy a
+    host file such as the environment's secrets into the cache; local files are
+    read only where the user's own configuration (SKIFFBUILD_PRIMARY_SITE, the
+    mirror map) names them."""
+    return [url for url in _own_urls(source) if _is_local(url)]
+
+
 def candidate_urls(source: Source, settings: FetchSettings) -> list[str]:
-    own = [u.url_for(source.file) for u in source.uris if u.backend in _FETCHABLE]
+    own = [url for url in _own_urls(source) if not _is_local(url)]
     urls = [alt for url in own for alt in settings.mirrors.rewrite(url)]
     if settings.primary_site:
         site = settings.primary_site.rstrip("/")
@@ -164,11 +190,9 @@ _local = threading.local()
 
 
 def _session() -> requests.Session:
-    # Imported here: a no-op run, which downloads nothing, does not pay for requests.
-    import requests
-
+    # requests is imported there: a no-op run, which downloads nothing, does not pay for it.
     if not hasattr(_local, "session"):
-        _local.session = requests.Session()
+        _local.session = watched_session()
     return _local.session
 
 
@@ -199,14 +223,27 @@ def _too_big(size: int, cap: int, locked: bool) -> str:
 
 
 def _copy_local(url: str, part: Path, hasher: MultiHasher, source: Source,
-                reporter: Reporter, cap: int, locked: bool) -> None:
+                reporter: Reporter, cap: int, locked: bool, pace: Pace) -> None:
     path = Path(unquote(urlparse(url).path))
-    if not path.is_file():
-        raise Permanent("no such file")
-    if path.stat().st_size > cap:
-        raise Permanent(_too_big(path.stat().st_size, cap, locked))
-    _discard_part(part)
-    with open(path, "rb") as src, open(part, "wb") as dst:
+    # Opened without blocking and checked on the descriptor: only a regular file
+    # is copied (a FIFO or /proc/kmsg would block forever, a device never end).
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise Permanent("no such file") from None
+    with os.fdopen(fd, "rb") as src:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Permanent("not a regular file")
+        if st.st_size > cap:
+            raise Permanent(_too_big(st.st_size, cap, locked))
+        _discard_part(part)
+        _copy_bounded(src, part, hasher, source, reporter, cap, locked, pace)
+
+
+def _copy_bounded(src: io.BufferedReader, part: Path, hasher: MultiHasher, source: Source,
+                  reporter: Reporter, cap: int, locked: bool, pace: Pace) -> None:
+    with open(part, "wb") as dst:
         done = 0
         while block := src.read(min(_CHUNK, cap + 1 - done)):
             done += len(block)
@@ -217,6 +254,7 @@ def _copy_local(url: str, part: Path, hasher: MultiHasher, source: Source,
             dst.write(block)
             hasher.update(block)
             reporter.progress(source, done, None)
+            pace.check(done)  # the per-file deadline holds for local copies too
 
 
 @dataclass(frozen=True)
@@ -256,88 +294,108 @@ def _http(url: str, part: Path, algorithms: set[str], source: Source,
         have = _hash_existing(part, raw) if part.exists() else 0
         # identity: the file's own bytes, never a recompressed rendition of them.
         headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
+        watchdog = Watchdog()
         try:
-            with _session().get(url, stream=True, headers=headers,
-                                timeout=(settings.connect_timeout, settings.timeout)) as resp:
-                if resp.status_code in (404, 410):
-                    raise Permanent(f"HTTP {resp.status_code}")
-                if resp.status_code == 416:  # our partial file is no use: start over
-                    _discard_part(part)
-                    last_error = "HTTP 416 for the partial download"
-                    continue
-                if resp.status_code in (429,) or resp.status_code >= 500:
-                    last_error = f"HTTP {resp.status_code}"
-                    continue
-                if resp.status_code not in (200, 206):
-                    raise Permanent(f"HTTP {resp.status_code}")
-                encoding = resp.headers.get("Content-Encoding", "").strip().lower()
-                if encoding in ("identity",):
-                    encoding = ""
-                if encoding and encoding not in _DECODABLE:
-                    raise Permanent(f"unsupported Content-Encoding {encoding!r}")
-                if encoding and resp.status_code == 206:
-                    # A range of an encoded body is not a range of the file: start over.
-                    _discard_part(part)
-                    last_error = f"HTTP 206 with Content-Encoding {encoding}"
-                    continue
-                resumed = not encoding and resp.status_code == 206 and resp.headers.get(
-                    "Content-Range", "").startswith(f"bytes {have}-")
-                if not resumed:
-                    raw = MultiHasher(algorithms)
-                    have = 0
-                elif have:
-                    reporter.note(source, f"resuming at byte {have}")
-                length = resp.headers.get("Content-Length")
-                total = have + int(length) if length and length.isdigit() else None
-                if total is not None and total > cap:
-                    _discard_part(part)
-                    raise Permanent(_too_big(total, cap, locked))
-                decoded = MultiHasher(algorithms) if encoding else None
-                # 32+15: zlib accepts a gzip or a zlib (HTTP "deflate") stream.
-                decoder = zlib.decompressobj(32 + 15)
-                decoded_size = 0
-                done = have
-                atomic_write(record, url)
-                with open(part, "ab" if resumed else "wb") as out:
-                    while True:
-                        # read1: whatever arrived, so a trickle is measured as it
-                        # comes; decode_content=False: the bytes as sent (hashed
-                        # raw, and decoded beside them when the server encoded them).
-                        block = resp.raw.read1(_CHUNK, decode_content=False)
-                        if not block:
-                            break
-                        if done + len(block) > cap:
-                            out.close()
-                            _discard_part(part)
-                            raise Permanent(_too_big(done + len(block), cap, locked))
-                        out.write(block)
-                        raw.update(block)
-                        done += len(block)
-                        if decoded is not None:
-                            decoded_size = decode_into(decoder, block, decoded, decoded_size,
-                                                        cap)
-                            if decoded_size < 0:
-                                decoded = None  # not a valid or bounded stream: raw only
-                        reporter.progress(source, done, total)
-                        pace.check(done)
-                if total is not None and done < total:
-                    last_error = f"transfer ended at byte {done} of {total}"
-                    continue
-                if decoded is not None:
-                    decoded_size = decode_into(decoder, None, decoded, decoded_size, cap)
-                    if decoded_size < 0 or not decoder.eof:
-                        decoded = None
-                return _Received(raw, decoded, encoding)
+            with watchdog:
+                left = pace.deadline_at - time.monotonic()
+                watchdog.arm(min(left, settings.header_timeout), Permanent(
+                    f"no complete response headers within {settings.header_timeout:g}s")
+                    if settings.header_timeout < left else pace.deadline_error())
+                received = _transfer(url, part, record, raw, have, headers, algorithms, source,
+                                     settings, reporter, pace, cap, locked, watchdog)
+            watchdog.check()
+            if isinstance(received, str):
+                last_error = received
+                continue
+            return received
         except (requests.ConnectionError, requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
                 urllib3.exceptions.HTTPError) as exc:
+            watchdog.check()  # the watchdog's own cut, said as such
             reason = connect_failure(exc)
             if reason is not None:
                 raise Unreachable(host, reason) from None
             last_error = short_error(exc)
         except requests.RequestException as exc:
+            watchdog.check()
             raise Permanent(short_error(exc)) from None
     raise Permanent(f"gave up after {settings.attempts} attempts: {last_error}")
+
+
+def _transfer(url: str, part: Path, record: Path, raw: MultiHasher, have: int,
+              headers: dict[str, str], algorithms: set[str], source: Source,
+              settings: FetchSettings, reporter: Reporter, pace: Pace, cap: int, locked: bool,
+              watchdog: Watchdog) -> _Received | str:
+    """One request: the result, or why it should be retried."""
+    with _session().get(url, stream=True, headers=headers,
+                        timeout=(settings.connect_timeout, settings.timeout)) as resp:
+        # Headers complete: from now on only the per-file deadline.
+        watchdog.arm(pace.deadline_at - time.monotonic(), pace.deadline_error())
+        if resp.status_code in (404, 410):
+            raise Permanent(f"HTTP {resp.status_code}")
+        if resp.status_code == 416:  # our partial file is no use: start over
+            _discard_part(part)
+            return "HTTP 416 for the partial download"
+        if resp.status_code in (429,) or resp.status_code >= 500:
+            return f"HTTP {resp.status_code}"
+        if resp.status_code not in (200, 206):
+            raise Permanent(f"HTTP {resp.status_code}")
+        encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+        if encoding in ("identity",):
+            encoding = ""
+        if encoding and encoding not in _DECODABLE:
+            raise Permanent(f"unsupported Content-Encoding {encoding!r}")
+        if encoding and resp.status_code == 206:
+            # A range of an encoded body is not a range of the file: start over.
+            _discard_part(part)
+            return f"HTTP 206 with Content-Encoding {encoding}"
+        resumed = not encoding and resp.status_code == 206 and resp.headers.get(
+            "Content-Range", "").startswith(f"bytes {have}-")
+        if not resumed:
+            raw = MultiHasher(algorithms)
+            have = 0
+        elif have:
+            reporter.note(source, f"resuming at byte {have}")
+        length = resp.headers.get("Content-Length")
+        total = have + int(length) if length and length.isdigit() else None
+        if total is not None and total > cap:
+            _discard_part(part)
+            raise Permanent(_too_big(total, cap, locked))
+        decoded = MultiHasher(algorithms) if encoding else None
+        # 32+15: zlib accepts a gzip or a zlib (HTTP "deflate") stream.
+        decoder = zlib.decompressobj(32 + 15)
+        decoded_size = 0
+        done = have
+        atomic_write(record, url)
+        with open(part, "ab" if resumed else "wb") as out:
+            while True:
+                # read1: whatever arrived, so a trickle is measured as it
+                # comes; decode_content=False: the bytes as sent (hashed
+                # raw, and decoded beside them when the server encoded them).
+                block = resp.raw.read1(_CHUNK, decode_content=False)
+                if not block:
+                    break
+                if done + len(block) > cap:
+                    out.close()
+                    _discard_part(part)
+                    raise Permanent(_too_big(done + len(block), cap, locked))
+                out.write(block)
+                raw.update(block)
+                done += len(block)
+                if decoded is not None:
+                    decoded_size = decode_into(decoder, block, decoded, decoded_size,
+                                                cap)
+                    if decoded_size < 0:
+                        decoded = None  # not a valid or bounded stream: raw only
+                reporter.progress(source, done, total)
+                pace.check(done)
+        if total is not None and done < total:
+            return f"transfer ended at byte {done} of {total}"
+        if decoded is not None:
+            decoded_size = decode_into(decoder, None, decoded, decoded_size, cap)
+            if decoded_size < 0 or not decoder.eof:
+                decoded = None
+        return _Received(raw, decoded, encoding)
 
 
 def fetch_one(source: Source, cache: DownloadCache, settings: FetchSettings,
@@ -367,41 +425,46 @@ def fetch_one(source: Source, cache: DownloadCache, settings: FetchSettings,
         algorithms = {e.algorithm for e in source.expected} | {"sha256"}
         cap = size if size is not None else settings.max_size
         part = cache.part(source)
-        errors = []
+        errors = [f"{redact(url)}: refused, a package's own file:// URL is never read "
+                  "(local files only through SKIFFBUILD_PRIMARY_SITE or SKIFFBUILD_MIRRORS)"
+                  for url in refused_local(source)]
         pace_deadline = time.monotonic() + settings.deadline
         for url in candidate_urls(source, settings):
             started = time.monotonic()
+            shown = redact(url)
             host = urlparse(url).hostname or ""
             dead = hosts.reason(host) if host else None
             if dead is not None:
-                errors.append(f"{url}: skipped, {host} is unreachable")
+                errors.append(f"{shown}: skipped, {host} is unreachable")
                 continue
             reporter.fetching(source, url)
             received: _Received
+            pace = Pace(pace_deadline, settings.deadline, settings.min_rate, settings.rate_window)
             try:
-                if url.startswith("file://"):
+                if _is_local(url):
                     hasher = MultiHasher(algorithms)
-                    _copy_local(url, part, hasher, source, reporter, cap, size is not None)
+                    _copy_local(url, part, hasher, source, reporter, cap, size is not None, pace)
                     received = _Received(hasher)
                 else:
                     received = _http(url, part, algorithms, source, settings, reporter,
-                                     Pace(pace_deadline, settings.deadline, settings.min_rate,
-                                              settings.rate_window), cap, size is not None)
+                                     pace, cap, size is not None)
             except Unreachable as exc:
                 if hosts.mark(exc.host, exc.reason):
-                    errors.append(f"{url}: {exc}; skipped for the other files")
-                    reporter.note(source, f"{exc}; skipped for the other files")
+                    errors.append(f"{shown}: {redact_in(str(exc), url)}; skipped for the other "
+                                  "files")
+                    reporter.note(source, f"{redact_in(str(exc), url)}; skipped for the other "
+                                          "files")
                 else:
-                    errors.append(f"{url}: skipped, {exc.host} is unreachable")
+                    errors.append(f"{shown}: skipped, {exc.host} is unreachable")
                 continue
             except Deadline as exc:
-                errors.append(f"{url}: {exc}")
+                errors.append(f"{shown}: {exc}")
                 break
             except Permanent as exc:
-                errors.append(f"{url}: {exc}")
+                errors.append(f"{shown}: {redact_in(str(exc), url)}")
                 continue
             except OSError as exc:
-                errors.append(f"{url}: {exc}")
+                errors.append(f"{shown}: {redact_in(str(exc), url)}")
                 continue
             digests = received.raw.hexdigests()
             bad = mismatches(source.expected, digests)
@@ -415,7 +478,7 @@ def fetch_one(source: Source, cache: DownloadCache, settings: FetchSettings,
             if bad:
                 kept = cache.reject(part, source, digests["sha256"])
                 _discard_part(part)
-                errors.append(f"{url}: refused, {'; '.join(bad)}; bytes kept in {kept}")
+                errors.append(f"{shown}: refused, {'; '.join(bad)}; bytes kept in {kept}")
                 reporter.note(source, errors[-1])
                 continue
             size_now = part.stat().st_size
@@ -424,7 +487,7 @@ def fetch_one(source: Source, cache: DownloadCache, settings: FetchSettings,
             _discard_part(part)
             cache.remember(source, digests)
             reporter.fetched(source, url, size_now, time.monotonic() - started)
-            return Outcome(source, "fetched", url)
+            return Outcome(source, "fetched", shown)
         if not errors:
             errors.append("no URL this downloader can use (only "
                           f"{', '.join(_FETCHABLE)}); the URIs are {[str(u) for u in source.uris]}")
@@ -451,7 +514,7 @@ def fetch_all(sources: list[Source], cache: DownloadCache, settings: FetchSettin
         urls = candidate_urls(o.source, FetchSettings(mirrors=settings.mirrors,
                                                       primary_site=settings.primary_site))
         lines.append(f"  {o.source.relpath} ({', '.join(o.source.packages)}): {o.detail}; "
-                     f"get it from {urls[0] if urls else 'its package site'}")
+                     f"get it from {redact(urls[0]) if urls else 'its package site'}")
     if lines:
         ws = workspace or "<ws>"
         hint = (f"online: run `doit sources:{ws}`; for an air-gapped machine: "
@@ -502,6 +565,21 @@ def sync_workspace(ws: Workspace, project: Project, settings: FetchSettings,
          # (its edit makes this task run again).
          "overrides": query_overrides(ws, project),
          "override_file": override_file_state(ws)}, indent=1) + "\n")
+    return sources
+
+
+def fetch_for_review(ws: Workspace, project: Project, settings: FetchSettings,
+                     reporter: Reporter | None = None) -> list[Source]:
+    """``skiffbuild lock``'s downloads: with a lock present, sources:<ws> refuses what
+    the lock does not list, so recording a new workspace or a Buildroot bump
+    fetches its sources here, checked against their .hash files as always."""
+    from .audit import GAP_HINT, describe_gaps, workspace_gaps
+
+    sources = workspace_sources(ws, project)
+    gaps = workspace_gaps(ws, project, sources)
+    if gaps:
+        raise SkiffError(describe_gaps(ws.name, gaps), hint=GAP_HINT)
+    fetch_all(sources, DownloadCache.of(project), settings, reporter, ws.name)
     return sources
 
 

@@ -8,6 +8,7 @@ escapes is a bug and gets a traceback and ``EXIT_INTERNAL``.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,11 +23,22 @@ __all__ = [
     "SkiffError",
     "closest",
     "die",
+    "printable",
 ]
 
 EXIT_USER = 2
 EXIT_BUILD = 1
 EXIT_INTERNAL = 3
+
+# C0 and C1 controls and DEL, except tab; newlines are escaped too, as the
+# text is user data inside one line of a message or listing. An escape sequence
+# from a manifest (ESC ] 0 ; title BEL, ESC [ 2 J) must not reach the terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as visible escapes (``\\x1b``, ``\\n``)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class SkiffError(Exception):
@@ -40,9 +52,11 @@ class SkiffError(Exception):
         self.hint = hint
 
     def render(self) -> str:
-        text = f"error: {self.message}"
+        # The message may be several lines (ProblemsError), each of them sanitised already
+        # or here: only the line breaks skiffbuild put in survive.
+        text = "error: " + "\n".join(printable(line) for line in self.message.split("\n"))
         if self.hint:
-            text += f"\nhint: {self.hint}"
+            text += "\nhint: " + "\n".join(printable(line) for line in self.hint.split("\n"))
         return text
 
 
@@ -64,8 +78,8 @@ class Problem:
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         if self.key:
-            return f"{where}: {self.key}: {self.message}"
-        return f"{where}: {self.message}"
+            return printable(f"{where}: {self.key}: {self.message}")
+        return printable(f"{where}: {self.message}")
 
 
 class ProblemsError(SkiffError):

@@ -41,6 +41,9 @@ class LayerIndex:
     shadowed: dict[str, tuple[Path, ...]] = field(default_factory=dict)
     # Layers whose own manifest has errors (already reported): not "unknown".
     broken: frozenset[str] = frozenset()
+    # Layer (or group) directories that are symlinks leading out of their root: not read,
+    # and an error only for a board that uses them. Name -> the reason.
+    refused: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> Layer | None:
         return self.layers.get(name)
@@ -78,14 +81,35 @@ def _read_small(file: Path, project: Project, problems: list[Problem]) -> str:
         return ""
 
 
+# Control characters (a newline would start a new line of buildroot.defconfig: Kconfig
+# injection) and make expansions are refused in compiler flags rather than escaped:
+# BR2_TARGET_OPTIMIZATION is expanded by make, so "$(shell ...)" would run on the host, and
+# no real flag needs either.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def cflag_problem(flag: str) -> str | None:
+    """Why a compiler flag cannot go into the generated defconfig; None if it can."""
+    if _CONTROL.search(flag):
+        return "a compiler flag cannot contain control characters (newline, CR, NUL, ESC...)"
+    if "$" in flag or "`" in flag:
+        return "a compiler flag cannot contain '$' or '`' (make or the shell would expand it)"
+    return None
+
+
 def _cflags(files: tuple[Path, ...], project: Project,
             problems: list[Problem]) -> tuple[str, ...]:
     flags = []
     for file in files:
-        for line in _read_small(file, project, problems).splitlines():
-            line = line.strip()
+        for number, line in enumerate(_read_small(file, project, problems).split("\n"),
+                                      start=1):
+            line = line.strip(" \t\r")
             if line and not line.startswith("#"):
-                flags.append(line)
+                bad = cflag_problem(line)
+                if bad:
+                    problems.append(Problem(project.display(file), number, None, bad))
+                else:
+                    flags.append(line)
     return tuple(flags)
 
 
@@ -156,6 +180,12 @@ def _yaml_metadata(path: Path, project: Project, problems: list[Problem]) -> dic
     if doc is None or found:
         return None
     data = doc.data
+    bad_flags = [doc.problem(("cflags", index), bad)
+                 for index, flag in enumerate(data.get("cflags", ()))
+                 if (bad := cflag_problem(flag))]
+    if bad_flags:
+        problems += bad_flags
+        return None
     fields: dict = {
         "inputs": [file],
         "description": data["description"],
@@ -277,6 +307,7 @@ def scan_layers(project: Project) -> tuple[LayerIndex, list[Problem]]:
     layers: dict[str, Layer] = {}
     shadowed: dict[str, list[Path]] = {}
     broken: set[str] = set()
+    refused: dict[str, str] = {}
     problems: list[Problem] = []
     for root in project.layer_roots():
         if not root.is_dir():
@@ -284,15 +315,25 @@ def scan_layers(project: Project) -> tuple[LayerIndex, list[Problem]]:
                 problems.append(Problem(str(root), None, None,
                                         "layer search path entry is not a directory"))
             continue
+        real_root = os.path.realpath(root)
         for group in _byte_sorted([p for p in root.iterdir() if p.is_dir()]):
             if group.name.startswith(".") or not _NAME.fullmatch(group.name):
+                continue
+            if not _within(group, real_root):
+                # A symlink to /etc: neither scanned nor listed (its entries are host names).
+                refused[f"{group.name}/*"] = (f"{project.display(group)} is a symlink leading "
+                                              "outside its layer root")
                 continue
             for directory in _byte_sorted([p for p in group.iterdir() if p.is_dir()]):
                 if directory.name.startswith(".") or not _NAME.fullmatch(directory.name):
                     continue
+                name = f"{group.name}/{directory.name}"
+                if not _within(directory, real_root):
+                    refused.setdefault(name, f"{project.display(directory)} is a symlink "
+                                             "leading outside its layer root")
+                    continue
                 if not _is_layer_dir(directory):
                     continue
-                name = f"{group.name}/{directory.name}"
                 if name in layers or name in broken:
                     shadowed.setdefault(name, []).append(directory)
                     continue
@@ -303,7 +344,12 @@ def scan_layers(project: Project) -> tuple[LayerIndex, list[Problem]]:
                 else:
                     layers[name] = layer
     shadows = {k: tuple(v) for k, v in shadowed.items() if v}
-    return LayerIndex(layers, shadows, frozenset(broken)), problems
+    return LayerIndex(layers, shadows, frozenset(broken), refused), problems
+
+
+def _within(path: Path, real_root: str) -> bool:
+    """Whether ``path`` (a group or layer directory, maybe a symlink) stays in its root."""
+    return os.path.realpath(path).startswith(real_root + os.sep)
 
 
 def override_layers(project: Project, workspace: str,

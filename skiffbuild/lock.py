@@ -6,9 +6,11 @@ the Buildroot pin (url, commit, patch-series digest), every source file
 local source tree (``<PKG>_OVERRIDE_SRCDIR``) with the tree's digest. ``skiffbuild lock`` writes it;
 ``skiffbuild lock --check`` lists every drift; builds refuse a source whose
 hash differs from the locked one, a source the lock does not list, and a
-Buildroot commit or patch series other than the locked one
-(``refuse_unlocked``), so a changed ``.hash`` file or a Buildroot bump cannot
-slip new bytes in unreviewed. Downloads of a locked file stop at its locked
+Buildroot commit or patch series other than the locked one, and, once a lock
+exists, a workspace it has no entry for (``refuse_unlocked``), so a changed
+``.hash`` file, a Buildroot bump or a new board cannot slip new bytes in
+unreviewed. The file is read bounded (``read_lock``: a regular file of at most
+``MAX_LOCK_BYTES``, no aliases, a few levels deep). Downloads of a locked file stop at its locked
 size.
 
 The bytes are a function of the content only (keys sorted, no timestamps), so
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from . import checkout
+from . import checkout, yamlload
 from .dlcache import DownloadCache
 from .errors import SkiffError
 from .fsutil import atomic_write
@@ -127,21 +129,51 @@ def _bad_lock(why: str) -> SkiffError:
                       "`skiffbuild lock` and review the difference")
 
 
+# The lock is committed and may come from others: it is read as a regular file of
+# at most MAX_LOCK_BYTES (a source line is ~120 bytes: 16 MiB is over 100,000
+# files), at most _MAX_DEPTH levels deep (the format needs 5) and without aliases
+# (the writer never makes any), all checked on the parser's events before a
+# value is built, so /dev/zero, a FIFO, an alias bomb or 20,000 nested lists is
+# the usual "skiffbuild.lock: …" error.
+MAX_LOCK_BYTES = 16 << 20
+_MAX_DEPTH = 16
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _bounded_events(text: str) -> None:
+    depth = 0
+    for event in yaml.parse(text, Loader=_FAST_LOADER):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _bad_lock(f"aliases are not allowed (line {event.start_mark.line + 1})")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                raise _bad_lock(f"nested more than {_MAX_DEPTH} levels (line "
+                                f"{event.start_mark.line + 1})")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def read_lock(project: Project) -> dict[str, WorkspaceLock] | None:
     """The lock's workspaces, or None when there is no lock file."""
     path = lock_path(project)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = yamlload.read_text_bounded(path, MAX_LOCK_BYTES)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise _bad_lock(f"cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
         raise _bad_lock(f"cannot read it: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        _bounded_events(text)
+        data = yaml.load(text, Loader=_FAST_LOADER)  # a safe loader: plain data only
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise _bad_lock(f"invalid YAML{where}") from None
+    except ValueError:  # an integer of thousands of digits (Python's conversion limit)
+        raise _bad_lock("invalid YAML: a number too large to read") from None
     if not isinstance(data, dict) or data.get("format") != _FORMAT:
         raise _bad_lock(f"not a format-{_FORMAT} lock file")
     entries: dict[str, WorkspaceLock] = {}
@@ -160,6 +192,12 @@ def read_lock(project: Project) -> dict[str, WorkspaceLock] | None:
 
 
 def _hex(value: object, length: int) -> str:
+    # A commit of decimal digits only, written without quotes (by hand or another
+    # tool), reads as a YAML integer; it is lossless when its decimal form has the
+    # full length (no leading zero). "0000…" (octal 0) stays malformed.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+            and len(str(value)) == length:
+        value = str(value)
     if not isinstance(value, str) or not re.fullmatch(f"[0-9a-f]{{{length}}}", value):
         raise ValueError(value)
     return value
@@ -274,11 +312,18 @@ def refuse_unlocked(ws: Workspace, project: Project, sources: Iterable[Source]) 
     the locked one, a source the lock does not list, and a source whose sha256 differs
     from the locked one. sources:<ws> calls this before downloading (so unreviewed
     bytes are not even fetched) and again after (for allowed unhashed files, known
-    only by their cached bytes). No lock file, or no entry for ``ws``, refuses
-    nothing: a project that never locked builds as before."""
-    entry = locked_entry(ws, project)
-    if entry is None:
+    only by their cached bytes). No lock file refuses nothing (a project that never
+    locked builds as before); with a lock file, a workspace it has no entry for is
+    refused: the lock lists what was reviewed, and a new workspace is no exception."""
+    locked_all = read_lock(project)
+    if locked_all is None:
         return
+    entry = locked_all.get(ws.name)
+    if entry is None:
+        raise SkiffError(f"{ws.name}: not in {LOCK_NAME} (with a lock present, only the "
+                         "workspaces it lists build)",
+                         hint=f"review its sources (`skiffbuild sources {ws.name}`), then "
+                         f"record them with: skiffbuild lock {ws.name}")
     bad: list[str] = []
     if ws.pin.commit != entry.commit:
         bad.append(f"  Buildroot commit {ws.pin.commit}, locked {entry.commit}")

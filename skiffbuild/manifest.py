@@ -10,6 +10,7 @@ import os
 import posixpath
 import re
 import stat
+import sys
 from pathlib import Path
 
 from . import schema
@@ -18,24 +19,59 @@ from .model import FRAGMENT_KINDS, Board, BuildrootPin, Content, ImageLayout, Pa
 from .project import Project
 from .yamlload import Document, load_yaml
 
-__all__ = ["DEFAULT_PIN", "MAX_INPUT_BYTES", "confined", "file_problem", "inner_path_problem",
-           "load_board", "load_boards", "load_document", "load_pin", "parse_size",
-           "patch_series"]
+__all__ = ["DEFAULT_PIN", "MAX_IMAGE_BYTES", "MAX_INPUT_BYTES", "confined", "file_problem",
+           "inner_path_problem", "load_board", "load_boards", "load_document", "load_pin",
+           "parse_size", "patch_series"]
 
 DEFAULT_PIN = "buildroot"
 # A fragment, cflags file, metadata file or hook script is text of a few KiB;
 # anything bigger (or a device such as /dev/zero) is refused before it is read.
 MAX_INPUT_BYTES = 1 << 20
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
+# The largest partition, and the largest disk image (all partitions with a size together):
+# 2 TiB, the most an MBR table can address and far beyond any firmware image. Checked at
+# load, so that a typo ("99999G") is a located error, not a failure when the image is made.
+MAX_IMAGE_BYTES = 2 << 40
+
+
 def parse_size(value: int | str) -> int:
+    """Bytes of a board's ``size``; ValueError when malformed (even absurdly long)."""
     if isinstance(value, int):
         return value
-    match = re.fullmatch(r"([0-9]+)([KMG]?)", value)
+    # 20 digits bound int()'s work (and stay under Python's 4300-digit limit).
+    match = re.fullmatch(r"([0-9]{1,20})([KMG]?)", value)
     if not match:
         raise ValueError(value)
     return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _size_problems(doc: Document) -> list[Problem]:
+    problems = []
+    total = 0
+    for index, part in enumerate(doc.data["image"]["partitions"]):
+        if "size" not in part:
+            continue
+        at = ("image", "partitions", index, "size")
+        try:
+            size = parse_size(part["size"])
+        except ValueError:
+            problems.append(doc.problem(at, "a size is a number of bytes or a number with "
+                                            "K, M or G of at most 20 digits"))
+            continue
+        if size > MAX_IMAGE_BYTES:
+            problems.append(doc.problem(at, f"size {size} bytes is larger than the maximum "
+                                            f"partition size {MAX_IMAGE_BYTES} bytes (2 TiB)"))
+            continue
+        total += size
+        if total > MAX_IMAGE_BYTES:
+            problems.append(doc.problem(at, "the partitions together are larger than the "
+                                            f"maximum image size {MAX_IMAGE_BYTES} bytes "
+                                            "(2 TiB)"))
+            break
+    return problems
 
 
 def _inside(path: Path, base: Path) -> bool:
@@ -113,6 +149,12 @@ def load_pin(project: Project, name: str) -> tuple[BuildrootPin | None, list[Pro
     doc, problems = load_document(project, file, "buildroot")
     if doc is None or problems:
         return None, problems
+    for key in ("url", "tag"):
+        # Both are written into the header of the generated defconfig: a newline there
+        # would start a line of its own (a setting).
+        if isinstance(doc.data.get(key), str) and _CONTROL.search(doc.data[key]):
+            return None, [doc.problem((key,), "control characters (newline, ESC...) are not "
+                                              "allowed")]
     data = doc.data
     patches: tuple[Path, ...] = ()
     if "patches" in data:
@@ -175,6 +217,31 @@ def _image_path_problems(doc: Document) -> list[Problem]:
     return problems
 
 
+_warned: set[str] = set()  # boards whose duplicate layers were reported by this process
+
+
+def _warn_duplicate_layers(doc: Document) -> None:
+    """A layer listed twice is allowed, as in SkiffOS (``skiff/core,pi/4,skiff/core``): the
+    first entry wins (skiffbuild.plan) and the later ones are ignored, with a warning (once
+    per process: the plan is loaded several times by one command), at most ten lines."""
+    key = os.path.realpath(doc.file)
+    if key in _warned:
+        return
+    seen: dict[str, int] = {}
+    lines = []
+    for index, name in enumerate(doc.data["layers"]):
+        if name not in seen:
+            seen[name] = index
+        else:
+            lines.append(str(doc.problem(("layers", index), f"duplicate layer '{name}' (also "
+                                         f"layers[{seen[name]}]): ignored, the first wins")))
+    if lines:
+        _warned.add(key)
+        more = [f"warning: ... and {len(lines) - 10} more duplicate layers"] if len(lines) > 10 \
+            else []
+        print("\n".join([f"warning: {line}" for line in lines[:10]] + more), file=sys.stderr)
+
+
 def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem]]:
     doc, problems = load_document(project, file, "board")
     if doc is None or problems:
@@ -186,6 +253,8 @@ def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem
             problems.append(doc.problem(("image", "partitions", index, "name"),
                                         f"duplicate partition name '{part_name}'"))
     problems += _image_path_problems(doc)
+    problems += _size_problems(doc)
+    _warn_duplicate_layers(doc)
     fragments = []
     for kind in FRAGMENT_KINDS:
         files = []

@@ -4,17 +4,23 @@ decoding a body the server sent with a Content-Encoding we did not ask for."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 import zlib
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import requests
 
 from .hashes import MultiHasher
 
 __all__ = ["Deadline", "Pace", "Permanent", "Unreachable", "UnreachableHosts",
-           "connect_failure", "decode_into", "short_error", "store_decoded"]
+           "Watchdog", "connect_failure", "decode_into", "redact", "redact_in", "short_error",
+           "store_decoded"]
 
 _CHUNK = 1 << 16
 
@@ -68,11 +74,13 @@ class Pace:
         self.window = window
         self.samples: deque[tuple[float, int]] = deque([(time.monotonic(), 0)])
 
+    def deadline_error(self) -> Deadline:
+        return Deadline(f"not fetched within {self.deadline:g}s (the per-file deadline)")
+
     def check(self, received: int) -> None:
         now = time.monotonic()
         if now > self.deadline_at:
-            raise Deadline(f"not fetched within {self.deadline:g}s (the per-file "
-                            "deadline)")
+            raise self.deadline_error()
         window = self.window
         self.samples.append((now, received))
         # Keep the newest sample at least a window old as the first: the rate is
@@ -127,6 +135,124 @@ def short_error(exc: BaseException) -> str:
     if len(text) > 160:
         text = text[:160].rsplit(" ", 1)[0] + " …"
     return f"{name}: {text}"
+
+
+_watched = threading.local()  # the Watchdog of the request this thread is making
+
+
+class Watchdog:
+    """Shuts the request's connection down at a deadline. A server dripping its
+    response headers (a byte every few seconds) never reaches the body loop's rate
+    and deadline checks, and no socket timeout fires while bytes trickle in: only
+    closing the socket from another thread ends the wait. ``check`` then says why."""
+
+    def __init__(self) -> None:
+        self.conn: object | None = None  # the urllib3 connection sending the request
+        self.fired: Exception | None = None
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Watchdog:
+        _watched.dog = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.disarm()
+        _watched.dog = None
+
+    def arm(self, seconds: float, why: Exception) -> None:
+        """From now on, fire in ``seconds`` (replacing any earlier deadline)."""
+        self.disarm()
+        self._timer = threading.Timer(max(0.0, seconds), self._fire, (why,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _fire(self, why: Exception) -> None:
+        import socket
+
+        with self._lock:
+            self.fired = why
+            sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def check(self) -> None:
+        if self.fired is not None:
+            raise self.fired
+
+
+def _watch(conn: object) -> None:
+    dog = getattr(_watched, "dog", None)
+    if dog is not None:
+        with dog._lock:
+            dog.conn = conn
+            fired = dog.fired
+        if fired is not None:
+            raise fired
+
+
+def watched_session() -> requests.Session:
+    """A requests session whose connections tell the thread's Watchdog which socket
+    to shut down (urllib3's connection classes, with one hook in ``request``)."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Conn(HTTPConnection):
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _watch(self)
+            super().request(*args, **kwargs)
+
+    class SConn(HTTPSConnection):
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _watch(self)
+            super().request(*args, **kwargs)
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Conn
+
+    class SPool(HTTPSConnectionPool):
+        ConnectionCls = SConn
+
+    session = requests.Session()
+    for adapter in session.adapters.values():
+        if isinstance(adapter, HTTPAdapter):
+            adapter.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SPool}
+    return session
+
+
+def redact(url: str) -> str:
+    """``url`` fit to show: credentials in it (``http://user:pw@host``, e.g. in
+    SKIFFBUILD_PRIMARY_SITE) become ``user:***@`` (a bare token ``***@``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    shown = f"{user}:***" if colon else "***"
+    return f"{scheme}://{shown}@{host}{slash}{path}"
+
+
+def redact_in(text: str, url: str) -> str:
+    """``text`` (an error message about ``url``) with ``url``'s credentials hidden,
+    wherever the message repeats the URL or its userinfo."""
+    _, sep, rest = url.partition("://")
+    userinfo, at, _ = rest.partition("/")[0].rpartition("@")
+    if not (sep and at):
+        return text
+    text = text.replace(url, redact(url))
+    secret = userinfo.partition(":")[2] or userinfo
+    return text.replace(secret, "***") if secret else text
 
 
 def decode_into(decoder: zlib._Decompress, block: bytes | None, hasher: MultiHasher,

@@ -8,14 +8,16 @@ overrides/workspaces/<ws>/.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .codedigest import code_digest
 from .errors import Problem, ProblemsError, closest
+from .fragments import host_path_problems, parse_fragment
 from .layers import LayerIndex, override_layers, scan_layers
 from .manifest import load_boards, load_pin
-from .model import Board, BuildrootPin, Layer
+from .model import FRAGMENT_KINDS, Board, BuildrootPin, Layer
 from .project import Project, WorkspacePaths
 from .schema import valid_memo
 
@@ -104,6 +106,12 @@ def resolve_chain(board: Board, index: LayerIndex,
         if layer is None and name in index.broken:
             done.add(name)  # its own manifest errors are reported already
             return
+        refused = index.refused.get(name) or index.refused.get(name.split("/")[0] + "/*")
+        if layer is None and refused:
+            file, line, key = _location(parent, board, position, project)
+            problems.append(Problem(file, line, key, f"layer '{name}': {refused}"))
+            done.add(name)
+            return
         if layer is None:
             file, line, key = _location(parent, board, position, project)
             guess = closest(name, index.names())
@@ -179,6 +187,45 @@ def _load_plan(project: Project, only: list[str] | None) -> Plan:
             chain=(*chain, *([extra] if extra else []), *overrides),
             paths=project.workspace(board.name),
         )
+    problems += _host_path_problems(workspaces.values(), project)
     if problems:
         raise ProblemsError(problems)
     return Plan(project, index, pins, workspaces)
+
+
+def _external_name(layer: Layer) -> str | None:
+    """The ``name:`` of the layer's BR2_EXTERNAL tree (for $(BR2_EXTERNAL_<NAME>_PATH))."""
+    if layer.buildroot_ext is None:
+        return None
+    try:
+        text = (layer.buildroot_ext / "external.desc").read_text(errors="replace")[:4096]
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "name" and value.strip():
+            return value.strip()
+    return None
+
+
+def _host_path_problems(workspaces: Iterable[Workspace], project: Project) -> list[Problem]:
+    """Host paths in the fragments of the layers in use must stay inside their layer
+    (checked at load, so that no command runs with them). Layers no workspace uses are
+    not read; override layers are the user's own and may point anywhere."""
+    problems: list[Problem] = []
+    seen: set[Path] = set()
+    for ws in workspaces:
+        for layer in ws.chain:
+            if layer.is_override or layer.path in seen:
+                continue
+            seen.add(layer.path)
+            # A board's fragments may be anywhere in the project (manifest.load_board).
+            home, where = ((project.root, "the project") if layer.style == "board"
+                           else (layer.path, "its layer"))
+            external = _external_name(layer)
+            for kind in FRAGMENT_KINDS:
+                for file in layer.fragment_files(kind):
+                    # Malformed lines are reported by config:, as before; only paths here.
+                    found, _ = parse_fragment(file, kind, layer.name, project.display(file))
+                    problems += host_path_problems(found, kind, home, external, where)
+    return problems

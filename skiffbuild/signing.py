@@ -14,6 +14,8 @@ firmware supply chain should trust.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,11 +29,23 @@ __all__ = ["SIGNATURE_SIZE", "public_key", "sign", "verify"]
 SIGNATURE_SIZE = 64  # an Ed25519 signature
 
 
+_KEY_MAX = 64 << 10  # a PEM key is a few hundred bytes
+
+
 def _read_key(path: Path, what: str) -> bytes:
+    # A regular file of bounded size, opened without blocking: `--trust /dev/zero`
+    # must not fill the memory, nor a FIFO hang the import.
     try:
-        return path.read_bytes()[: 64 << 10]  # a PEM key is a few hundred bytes
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise SkiffError(f"{path}: cannot read the {what}: not a regular file")
+            data = f.read(_KEY_MAX + 1)
     except OSError as exc:
         raise SkiffError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    if len(data) > _KEY_MAX:
+        raise SkiffError(f"{path}: cannot read the {what}: larger than {_KEY_MAX} bytes")
+    return data
 
 
 def sign(data: bytes, key_file: Path) -> bytes:

@@ -23,8 +23,8 @@ import yaml
 
 from .errors import Problem
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "format_path", "load_yaml",
-           "read_text_bounded", "size_text"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "MAX_NUMBER_CHARS", "Document", "format_path",
+           "load_yaml", "read_text_bounded", "size_text"]
 
 PathKey = tuple[str | int, ...]
 _PLAIN = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
@@ -68,6 +68,9 @@ class Document:
 # nested lists) long before it costs memory, time or the C stack.
 MAX_BYTES = 1 << 20  # 1 MiB of text
 MAX_DEPTH = 100  # nested mappings and lists, aliases expanded
+MAX_NUMBER_CHARS = 40  # an int or float: every real one (sizes, versions) is far shorter
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
 MAX_NODES = 250_000  # scalars and collections, every alias counted as its expansion
 
 
@@ -128,8 +131,16 @@ class _Builder:
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if (tag in (_INT_TAG, _FLOAT_TAG) and len(event.value) > MAX_NUMBER_CHARS):
+            # Python's int() refuses more than 4300 digits (a traceback) and YAML 1.1's
+            # base-60 ints (1:59:59:...) take quadratic time: refused before converting.
+            raise _Limit(event.start_mark.line + 1,
+                         f"a number longer than {MAX_NUMBER_CHARS} characters")
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-        return self.loader.construct_object(node)
+        try:
+            return self.loader.construct_object(node)
+        except (ValueError, OverflowError) as exc:
+            raise _Limit(event.start_mark.line + 1, f"invalid value: {exc}") from None
 
     def _child_path(self, stack: list[_Frame], line: int) -> PathKey:
         """Key path of the next value in the innermost open collection."""

@@ -40,6 +40,7 @@ class Fault:
     status: int = 0  # answer this code ...
     status_times: int = 0  # ... this many times first
     drip: float = 0.0  # seconds between single bytes
+    drip_headers: float = 0.0  # seconds between single bytes of the status line and headers
     huge: int = 0  # serve this many bytes instead of the file
     gzip: bool = False  # compress the body, Content-Encoding: gzip
     label_gzip: bool = False  # Content-Encoding: gzip, body unchanged
@@ -96,6 +97,9 @@ class FaultyServer:
             failing = fault.status_times > 0
             if failing:
                 fault.status_times -= 1
+        if fault.drip_headers:
+            self._drip_headers(req, fault.drip_headers)
+            return
         if failing:
             req.send_response(fault.status)
             req.send_header("Content-Length", "0")
@@ -159,6 +163,17 @@ class FaultyServer:
             while sent < size:
                 req.wfile.write(block[: size - sent])
                 sent += len(block)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        req.close_connection = True
+
+    def _drip_headers(self, req: BaseHTTPRequestHandler, every: float) -> None:
+        head = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 10_000 + b"\r\n\r\n"
+        try:
+            for i in range(len(head)):
+                req.wfile.write(head[i:i + 1])
+                req.wfile.flush()
+                time.sleep(every)
         except (BrokenPipeError, ConnectionResetError):
             pass
         req.close_connection = True

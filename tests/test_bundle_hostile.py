@@ -233,3 +233,113 @@ def test_the_cli_refuses_an_unsigned_bundle_with_exit_2(
     assert capsys.readouterr().out == (
         f"imported {archive}: Buildroot {sha[:12]} and 2 source file(s) for workspace ws "
         "(checked: manifest, Buildroot's .hash files)\n")
+
+
+# ---------------------------------------------------------- archives that attack the parsers
+
+
+def _raw_archive(path: Path, pax_size: int, manifest: bytes) -> None:
+    """A pax header of ``pax_size`` bytes, then a manifest member (built by hand: tarfile
+    itself would parse the hostile header)."""
+    pax = tarfile.TarInfo("././@PaxHeader")
+    pax.type, pax.size = tarfile.XHDTYPE, pax_size
+    out = io.BytesIO()
+    out.write(pax.tobuf(format=tarfile.USTAR_FORMAT))
+    out.write(b"1" * pax_size + b"\0" * (-pax_size % 512))
+    member = tarfile.TarInfo("manifest.json")
+    member.size = len(manifest)
+    out.write(member.tobuf(format=tarfile.USTAR_FORMAT))
+    out.write(manifest + b"\0" * (-len(manifest) % 512) + b"\0" * 1024)
+    path.write_bytes(out.getvalue())
+
+
+def test_a_huge_pax_header_is_refused_before_tarfile_parses_it(
+        exported: Exported) -> None:  # noqa: F811
+    _, sha, tmp_path = exported
+    archive = tmp_path / "pax.tar"
+    _raw_archive(archive, 200_000, b"{}")
+    assert refused(archive, fresh(tmp_path, sha), allow_unsigned=True) == (
+        f"{archive}: refused, nothing was imported: an extended tar header of 200000 bytes "
+        "(more than 65536)")
+
+
+def test_a_deeply_nested_manifest_is_refused_not_a_traceback(
+        exported: Exported, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from skiffbuild.cli import main
+
+    _, sha, tmp_path = exported
+    archive = tmp_path / "deep.tar"
+    _raw_archive(archive, 10, b"[" * 200_000)
+    target = fresh(tmp_path, sha)
+    assert refused(archive, target, allow_unsigned=True) == (
+        f"{archive}: refused, nothing was imported: manifest.json is nested more than 32 "
+        "levels")
+    monkeypatch.chdir(target.root)
+    assert main(["import", str(archive), "--allow-unsigned"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: {archive}: refused, nothing was imported: manifest.json is nested more "
+        "than 32 levels\n")
+
+
+def test_a_fifo_as_the_archive_is_refused_without_hanging(
+        exported: Exported, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    from skiffbuild.cli import main
+
+    _, sha, tmp_path = exported
+    fifo = tmp_path / "fifo.tar"
+    os.mkfifo(fifo)
+    target = fresh(tmp_path, sha)
+    assert refused(fifo, target, allow_unsigned=True) == (
+        f"{fifo}: refused, nothing was imported: not a regular file")
+    monkeypatch.chdir(target.root)
+    assert main(["import", str(fifo), "--allow-unsigned"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: {fifo}: refused, nothing was imported: not a regular file\n")
+
+
+def test_a_device_or_oversized_key_file_is_refused(tmp_path: Path) -> None:
+    from skiffbuild.signing import public_key
+
+    with pytest.raises(SkiffError) as info:
+        public_key(Path("/dev/zero"))
+    assert info.value.message == "/dev/zero: cannot read the trusted key: not a regular file"
+    big = tmp_path / "big.pem"
+    big.write_bytes(b"-" * (64 << 10) + b"-")
+    with pytest.raises(SkiffError) as info:
+        public_key(big)
+    assert info.value.message == (f"{big}: cannot read the trusted key: larger than 65536 "
+                                  "bytes")
+
+
+def test_an_unsigned_bundle_brings_only_hashed_files_for_the_projects_pin(
+        exported: Exported) -> None:  # noqa: F811
+    archive, sha, tmp_path = exported
+    items = members(archive)
+    extra = tarfile.TarInfo("dl/evilpkg/environ")
+    forged = [*items, (extra, b"SECRET=1\n")]
+    for member, data in forged:
+        if member.name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["files"].append({"path": "dl/evilpkg/environ", "size": 9,
+                                      "sha256": hashlib.sha256(b"SECRET=1\n").hexdigest()})
+            forged[forged.index((member, data))] = (member, json.dumps(manifest).encode())
+    write(archive, forged)
+    assert refused(archive, fresh(tmp_path, sha), allow_unsigned=True) == (
+        f"{archive}: refused, nothing was imported: unsigned, and evilpkg/environ is in no "
+        ".hash file of the pinned Buildroot or the project's layers")
+    # A pin URL other than the project's: no git mirror is made for it.
+    moved = []
+    for member, data in items:
+        if member.name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["buildroot"]["url"] = "https://evil.invalid/br.git"
+            data = json.dumps(manifest).encode()
+        moved.append((member, data))
+    write(archive, moved)
+    assert refused(archive, fresh(tmp_path, sha), allow_unsigned=True) == (
+        f"{archive}: refused, nothing was imported: unsigned, and its Buildroot URL "
+        f"'https://evil.invalid/br.git' is not the project's pin ({tmp_path / 'upstream'})")

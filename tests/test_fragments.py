@@ -141,14 +141,14 @@ def test_wiring_extends_a_fragment_list_and_runs_hooks(tmp_path: Path) -> None:
             "hooks:\n  post_build: [hooks/one.sh]\n  post_image: [hooks/img.sh]\n")),
         "layers/a/b/hooks/one.sh": "#!/bin/sh\n",
         "layers/a/b/hooks/img.sh": "#!/bin/sh\n",
-        "layers/a/b/buildroot/x": 'BR2_ROOTFS_OVERLAY="/srv/extra"\n',
+        "layers/a/b/buildroot/x": 'BR2_ROOTFS_OVERLAY="board/extra"\n',  # Buildroot-relative
         "layers/a/b/root_overlay/": "",
         "manifests/boards/b.yaml": board_yaml(["a/b"]),
     })
     project = Project(tmp_path)
     conf = plan_configuration(load_plan(project).workspaces["b"], project)
     defconfig = conf.files["buildroot.defconfig"]
-    assert f'BR2_ROOTFS_OVERLAY="/srv/extra {tmp_path}/layers/a/b/root_overlay"' in defconfig
+    assert f'BR2_ROOTFS_OVERLAY="board/extra {tmp_path}/layers/a/b/root_overlay"' in defconfig
     cfg = tmp_path / "workspaces/b/config"
     assert f'BR2_ROOTFS_POST_BUILD_SCRIPT="{cfg}/post-build.sh"' in defconfig
     assert f'BR2_ROOTFS_POST_IMAGE_SCRIPT="{cfg}/post-image.sh"' in defconfig

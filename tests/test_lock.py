@@ -170,7 +170,13 @@ def test_refuse_unlocked(project: Project, workspaces: dict[str, Workspace]) -> 
            source("zlib/zlib-1.3.tar.gz", b"zlib")]
     refuse_unlocked(ws, project, new)  # no lock file: nothing to refuse
     write_lock(project, {"x86": lock_for(workspaces["x86"], project, old)})
-    refuse_unlocked(ws, project, new)  # no entry for pi4
+    with pytest.raises(SkiffError) as caught:
+        refuse_unlocked(ws, project, old)  # a lock, but no entry for pi4: never reviewed
+    assert caught.value.render() == (
+        f"error: pi4: not in {LOCK_NAME} (with a lock present, only the workspaces it lists "
+        "build)\n"
+        "hint: review its sources (`skiffbuild sources pi4`), then record them with: "
+        "skiffbuild lock pi4")
     write_lock(project, {"pi4": lock_for(ws, project, old)})
     refuse_unlocked(ws, project, old)
     with pytest.raises(SkiffError) as caught:
@@ -284,3 +290,70 @@ def test_sources_task_refuses_unlocked_inputs_before_downloading(
             caught.value.message
     finally:
         server.stop()
+
+
+# ------------------------------------------------------------------ a hostile lock file
+
+
+def _damaged(project: Project) -> str:
+    with pytest.raises(SkiffError) as caught:
+        read_lock(project)
+    assert caught.value.hint == ("restore it from version control, or regenerate it with "
+                                 "`skiffbuild lock` and review the difference")
+    return caught.value.message
+
+
+def test_a_hostile_lock_file_is_a_bounded_user_error(project: Project) -> None:
+    import os
+
+    lock = lock_path(project)
+    lock.symlink_to("/dev/zero")  # would fill the memory
+    assert _damaged(project) == f"{LOCK_NAME}: cannot read it: not a regular file"
+    lock.unlink()
+    os.mkfifo(lock)  # would hang
+    assert _damaged(project) == f"{LOCK_NAME}: cannot read it: not a regular file"
+    lock.unlink()
+    lock.write_text("format: 1\nx: " + "[" * 20000 + "]" * 20000 + "\n")
+    assert _damaged(project) == f"{LOCK_NAME}: nested more than 16 levels (line 2)"
+    lock.write_text("format: 1\nx: " + "1" * 5000 + "\n")
+    assert _damaged(project) == f"{LOCK_NAME}: invalid YAML: a number too large to read"
+    lock.write_text("format: 1\na: &a [x, x]\nb: [*a, *a]\n")
+    assert _damaged(project) == f"{LOCK_NAME}: aliases are not allowed (line 2)"
+    with open(lock, "wb") as f:  # sparse: over the cap without using the disk
+        f.truncate((16 << 20) + 1)
+    assert _damaged(project) == f"{LOCK_NAME}: cannot read it: larger than the limit of 16 MiB"
+
+
+def test_an_all_digit_commit_round_trips(project: Project,
+                                         workspaces: dict[str, Workspace]) -> None:
+    digits = "1234567890" * 4
+    entry = dataclasses.replace(lock_for(workspaces["pi4"], project, []), commit=digits)
+    write_lock(project, {"pi4": entry})
+    assert read_lock(project) == {"pi4": entry}
+    # Written without quotes (by hand, another tool): YAML reads an integer, lossless.
+    text = lock_path(project).read_text().replace(f"'{digits}'", digits)
+    assert f"commit: {digits}\n" in text
+    lock_path(project).write_text(text)
+    assert read_lock(project) == {"pi4": entry}
+
+
+def test_a_workspace_missing_from_the_lock_does_not_build_until_locked(
+        tmp_path: Path, testtree: object, upstream: object) -> None:
+    from test_sources import sources_project
+
+    project = sources_project(tmp_path / "p", testtree, upstream)  # type: ignore[arg-type]
+    # A lock that lists another workspace only (e.g. committed before this board).
+    (project.root / LOCK_NAME).write_text("format: 1\nworkspaces: {}\n")
+    refused = project.doit("sources:qemu-x86_64", check=False)
+    assert refused.returncode != 0
+    assert (f"error: qemu-x86_64: not in {LOCK_NAME} (with a lock present, only the "
+            "workspaces it lists build)\n"
+            "hint: review its sources (`skiffbuild sources qemu-x86_64`), then record them "
+            "with: skiffbuild lock qemu-x86_64") in refused.stderr
+    assert not (project.root / "cache/dl").exists() or \
+        not any(p.is_file() for p in (project.root / "cache/dl").rglob("*"))
+    # Recording it (after review) fetches what sources: refused, verified as always.
+    written = project.skiffbuild("lock", "qemu-x86_64")
+    assert written.returncode == 0, written.stderr
+    assert written.stdout.strip() == f"{LOCK_NAME}: updated (qemu-x86_64)"
+    assert project.doit("sources:qemu-x86_64").returncode == 0
