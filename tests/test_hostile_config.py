@@ -7,14 +7,13 @@ Each is refused at load with ``file:line: key: message`` and exit 2, without a t
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from projectfiles import board_yaml, layer_yaml, write_files, write_project
+from test_hostile_inputs import check
+from test_hostile_inputs import problems_of as hostile_problems
 
 from skiffbuild.cli import main
 from skiffbuild.errors import Problem, ProblemsError, SkiffError, printable
@@ -27,16 +26,7 @@ BOARD = {"manifests/boards/b.yaml": board_yaml(["e/x"])}
 
 
 def problems_of(root: Path, files: dict[str, str | None]) -> list[str]:
-    write_project(root, {**BOARD, **files})
-    with pytest.raises(ProblemsError) as info:
-        load_plan(Project(root))
-    return [str(p) for p in info.value.problems]
-
-
-def check(root: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SKIFFBUILD_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "skiffbuild.cli", "check"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return hostile_problems(root, files, BOARD)
 
 
 # -- H1: host paths in a layer's fragments --------------------------------------------------

@@ -25,8 +25,10 @@ BASE = {"layers/a/b/layer.yaml": layer_yaml("A")}
 SECRET = "s3cr3t-line-of-a-host-file"
 
 
-def problems_of(root: Path, files: dict[str, str | None]) -> list[str]:
-    write_project(root, {**BASE, **files})
+def problems_of(root: Path, files: dict[str, str | None],
+                base: dict[str, str] = BASE) -> list[str]:
+    """The located problems loading a project of ``base`` and ``files`` reports."""
+    write_project(root, {**base, **files})
     with pytest.raises(ProblemsError) as info:
         load_plan(Project(root))
     return [str(p) for p in info.value.problems]
