@@ -170,6 +170,11 @@ def read_lock(project: Project) -> dict[str, WorkspaceLock] | None:
         data = yaml.load(text, Loader=_FAST_LOADER)  # a safe loader: plain data only
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        if mark is not None and "nesting" in str(getattr(exc, "problem", "")):
+            # PyYAML >= 6.0.4 stops deep flow collections in its scanner, before
+            # _bounded_events sees the events: the same error, worded the same way.
+            raise _bad_lock(f"nested more than {_MAX_DEPTH} levels (line {mark.line + 1})") \
+                from None
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise _bad_lock(f"invalid YAML{where}") from None
     except ValueError:  # an integer of thousands of digits (Python's conversion limit)
