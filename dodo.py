@@ -1,6 +1,6 @@
 """doit entry point: `doit list`, `doit config:pi4`, `doit image:qemu-x86_64`.
 
-Thin on purpose: the task creators live in skiffbuild.tasks.
+Thin on purpose: the task creators live in skiffbuild.engine.tasks.
 """
 
-from skiffbuild.tasks import *  # noqa: F403
+from skiffbuild.engine.tasks import *  # noqa: F403

@@ -27,7 +27,7 @@ from conftest import (  # noqa: E402
     use_standin_pi_kernel,
 )
 
-from skiffbuild.testtree import create_testtree_repo  # noqa: E402
+from skiffbuild.app.testtree import create_testtree_repo  # noqa: E402
 
 __all__ = ["BOARDS", "ROOT", "Row", "TestTree", "doit_floor", "machine", "median_time",
            "project", "timed"]

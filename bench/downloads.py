@@ -30,10 +30,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import requests  # noqa: E402
 from httpserver import FaultyServer  # noqa: E402
 
-from skiffbuild.dlcache import DownloadCache  # noqa: E402
-from skiffbuild.download import FetchSettings, fetch_all  # noqa: E402
-from skiffbuild.hashes import Expected, hash_file  # noqa: E402
-from skiffbuild.sources import Source, Uri  # noqa: E402
+from skiffbuild.buildroot.hashes import Expected, hash_file  # noqa: E402
+from skiffbuild.buildroot.showinfo import Source, Uri  # noqa: E402
+from skiffbuild.sources.dlcache import DownloadCache  # noqa: E402
+from skiffbuild.sources.download import FetchSettings, fetch_all  # noqa: E402
 
 
 def serial_fetch(server: FaultyServer, names: list[str], dest: Path,

@@ -29,9 +29,9 @@ def _tool_seconds(log_text: str) -> float:
 
 def _assembly(root: Path, ws_name: str, repeat: int) -> tuple[float, float]:
     """Wall time of assemble() and the time its tool calls took, medians of ``repeat``."""
-    from skiffbuild.image import assemble
-    from skiffbuild.plan import load_plan
-    from skiffbuild.project import Project
+    from skiffbuild.core.project import Project
+    from skiffbuild.image.assemble import assemble
+    from skiffbuild.model.plan import load_plan
 
     plan = load_plan(Project.discover(root))
     ws = plan.workspaces[ws_name]

@@ -38,7 +38,7 @@ def _last_make(log: Path) -> list[str]:
 
 def _bare_env(**extra: str) -> dict[str, str]:
     """What compile:<ws> gives make (run.build_environment), for the hand-run baseline."""
-    from skiffbuild.run import build_environment
+    from skiffbuild.core.runner import build_environment
 
     return build_environment(extra, base=os.environ)
 

@@ -69,8 +69,8 @@ def _bare_read(root: Path) -> None:
 
 
 def _load(root: Path) -> None:
-    from skiffbuild.plan import load_plan
-    from skiffbuild.project import Project
+    from skiffbuild.core.project import Project
+    from skiffbuild.model.plan import load_plan
 
     plan = load_plan(Project.discover(root))
     if len(plan.workspaces) < 100:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from httpserver import FaultyServer
 
-from skiffbuild.dlcache import DownloadCache
+from skiffbuild.sources.dlcache import DownloadCache
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTTREE = ROOT / "tests" / "buildroot-tree"
@@ -68,7 +68,7 @@ class DoitProject:
         return proc
 
     def skiffbuild(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "skiffbuild.cli", *args], cwd=self.root,
+        return subprocess.run([sys.executable, "-m", "skiffbuild", *args], cwd=self.root,
                               env=self.env, capture_output=True, text=True, check=False)
 
 
@@ -85,7 +85,7 @@ def ran(output: str) -> dict[str, bool]:
 
 @pytest.fixture(scope="session")
 def testtree(tmp_path_factory: pytest.TempPathFactory) -> PinnedTree:
-    from skiffbuild.testtree import create_testtree_repo
+    from skiffbuild.app.testtree import create_testtree_repo
 
     repo = tmp_path_factory.mktemp("testtree") / "buildroot"
     return PinnedTree(repo, create_testtree_repo(repo))

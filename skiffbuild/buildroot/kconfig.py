@@ -1,0 +1,304 @@
+"""Checking merged fragments against the pinned Buildroot's Kconfig.
+
+kconfiglib resolves Buildroot's Kconfig exactly as Buildroot's ``conf`` does
+(reference/buildroot.md §5). After Buildroot has written ``<O>/.config`` from
+the merged defconfig, every symbol a fragment asked for is compared with the
+value it got, and each difference is explained: unknown symbol, unmet
+dependency (naming it), selected by another symbol, a choice decided by a
+later layer, or an earlier request overridden by a later one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+import subprocess
+import threading
+import types
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import kconfiglib
+
+from skiffbuild.core.errors import closest
+from skiffbuild.model.fragments import Assignment, Merged, Origin
+
+__all__ = ["Finding", "buildroot_kconfig", "check_merged", "externals_of", "kconfig_env"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # unknown | unmet-dependency | not-applied | overridden | invalid
+    symbol: str
+    requested: str
+    actual: str | None
+    origin: Origin
+    detail: str
+
+    def __str__(self) -> str:
+        where = self.origin.file if self.origin.line is None else \
+            f"{self.origin.file}:{self.origin.line}"
+        got = "" if self.actual is None else f" (got {self.actual})"
+        return f"{where}: {self.symbol}={self.requested} [{self.origin.layer}]: " \
+               f"{self.kind}{got}: {self.detail}"
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["origin"] = asdict(self.origin)
+        data["text"] = str(self)
+        return data
+
+
+def externals_of(output: Path) -> dict[str, str]:
+    """``BR2_EXTERNAL_<NAME>_PATH`` values Buildroot recorded in ``<O>/.br2-external.mk``."""
+    found = {}
+    mk = output / ".br2-external.mk"
+    if mk.is_file():
+        for line in mk.read_text().splitlines():
+            match = re.fullmatch(r"export (BR2_EXTERNAL_[A-Za-z0-9_]+_PATH) = (.*)", line)
+            if match:
+                found[match.group(1)] = match.group(2)
+    return found
+
+
+@functools.cache
+def _host_gcc_version() -> str:
+    try:
+        out = subprocess.run(["gcc", "-dumpversion"], capture_output=True, text=True, check=False)
+        return out.stdout.strip().split(".")[0] or "12"
+    except OSError:
+        return "12"
+
+
+def _buildroot_version(tree: Path) -> str:
+    try:
+        text = (tree / "Makefile").read_text(errors="replace")
+    except OSError:
+        return ""
+    match = re.search(r"^export BR2_VERSION\s*:=\s*(\S+)", text, re.M)
+    return match.group(1) if match else ""
+
+
+def kconfig_env(tree: Path, output: Path) -> dict[str, str]:
+    """The environment kconfiglib needs to read Buildroot's Kconfig like ``conf``."""
+    env = {
+        "srctree": str(tree),
+        "BR2_BASE_DIR": str(output),
+        "BR2_VERSION_FULL": _buildroot_version(tree),
+        "BR2_VERSION": _buildroot_version(tree),
+        "HOSTARCH": os.uname().machine,
+        "HOST_GCC_VERSION": _host_gcc_version(),
+        "BR2_DEFCONFIG": "",
+        "SKIP_LEGACY": "",
+        "BR2_HIDE_SECONDARY_TARGET_OPTIONS": "",
+        "CONFIG_": "",
+        "KCONFIG_CONFIG": str(output / ".config"),
+    }
+    # Buildroot defaults written in make syntax must stay literal, as conf sees them.
+    for name in ("BASE_DIR", "TOPDIR", "CONFIG_DIR", "ARCH", "HOME"):
+        env[name] = f"$({name})"
+    env.update(externals_of(output))
+    return env
+
+
+# kconfiglib reads its variables through os.getenv, os.environ and
+# os.path.expandvars. Setting them in os.environ would be seen by every other
+# thread (doit -n N runs tasks as threads): another workspace's make could start
+# with HOME="$(HOME)" and stop with "Recursive variable 'HOME' references
+# itself". So kconfiglib gets its own view of the environment instead: the
+# process environment with this thread's values on top, and os.environ is
+# never written.
+_overlay = threading.local()
+
+
+def _lookup(name: str) -> str | None:
+    values = getattr(_overlay, "values", None) or {}
+    return values[name] if name in values else os.environ.get(name)
+
+
+class _Environ(Mapping[str, str]):
+    def __getitem__(self, name: str) -> str:
+        value = _lookup(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**os.environ, **(getattr(_overlay, "values", None) or {})})
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _KconfigOs(types.ModuleType):
+    """``os`` as kconfiglib sees it: everything from ``os`` but the environment."""
+
+    environ = _Environ()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+    @staticmethod
+    def getenv(name: str, default: str | None = None) -> str | None:
+        value = _lookup(name)
+        return default if value is None else value
+
+
+def _expandvars(text: str) -> str:
+    """os.path.expandvars on the thread's view: $NAME and ${NAME}, unknown ones kept."""
+    def one(match: re.Match[str]) -> str:
+        value = _lookup(match.group(1) or match.group(2))
+        return match.group(0) if value is None else value
+    return re.sub(r"\$(?:(\w+)|\{([^}]*)\})", one, text)
+
+
+kconfiglib.os = _KconfigOs("os")  # type: ignore[attr-defined]
+kconfiglib.expandvars = _expandvars  # type: ignore[attr-defined]
+# One parse at a time all the same: kconfiglib is not known to be thread-safe.
+_PARSE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    with _PARSE_LOCK:
+        _overlay.values = values
+        try:
+            yield
+        finally:
+            _overlay.values = None
+
+
+def buildroot_kconfig(tree: Path, output: Path,
+                      dotconfig: Path | None = None) -> kconfiglib.Kconfig:
+    """Parse the tree's Config.in (and the externals recorded in ``output``), load a config."""
+    with _environment(kconfig_env(tree, output)):
+        kconf = kconfiglib.Kconfig(str(tree / "Config.in"), warn_to_stderr=False)
+        if dotconfig is not None:
+            kconf.load_config(str(dotconfig), replace=True)
+    return kconf
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+def _same(sym: kconfiglib.Symbol, requested: str, actual: str) -> bool:
+    if sym.orig_type == kconfiglib.STRING:
+        return _unquote(requested) == actual
+    if sym.orig_type in (kconfiglib.INT, kconfiglib.HEX):
+        base = 16 if sym.orig_type == kconfiglib.HEX else 10
+        try:
+            return int(requested, base if base == 10 else 0) == int(actual, base)
+        except ValueError:
+            return False
+    return requested == actual
+
+
+def _failing(expr: object, op: int) -> list[str]:
+    """The operands that decide ``expr``: false ones of an AND, true ones of an OR."""
+    parts = kconfiglib.split_expr(expr, op)
+    if op == kconfiglib.AND:
+        return [_term(p) for p in parts if kconfiglib.expr_value(p) == 0]
+    return [_term(p) for p in parts if kconfiglib.expr_value(p)]
+
+
+def _item(item: object) -> str:
+    """A symbol with its value, or a choice by its prompt (kconfiglib prints "<choice>")."""
+    if isinstance(item, kconfiglib.Choice):
+        prompts = [node.prompt[0] for node in item.nodes if node.prompt]
+        text = f"choice '{prompts[0] if prompts else item.name}'"
+        if kconfiglib.expr_value(item.direct_dep) == 0:
+            text += " (which depends on " + " && ".join(
+                _failing(item.direct_dep, kconfiglib.AND)) + ")"
+        return text
+    if item.is_constant:
+        return item.name
+    return f"{item.name} (={item.str_value or 'n'})"
+
+
+def _term(expr: object) -> str:
+    if isinstance(expr, (kconfiglib.Symbol, kconfiglib.Choice)):
+        return _item(expr)
+    return kconfiglib.expr_str(expr, _item)
+
+
+def _explain(sym: kconfiglib.Symbol, item: Assignment, merged: Merged) -> tuple[str, str]:
+    requested = item.value
+    if item.not_set and sym.orig_type not in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+        kind = kconfiglib.TYPE_TO_STR[sym.orig_type]
+        return "invalid", f"'is not set' has no effect on a {kind} symbol; give it a value"
+    choice = sym.choice
+    if choice is not None and requested in ("y", "m"):
+        selection = choice.selection
+        if selection is not None and selection is not sym:
+            by = merged.value_of(selection.name)
+            prompts = [node.prompt[0] for node in choice.nodes if node.prompt]
+            prompt = prompts[0] if prompts else "choice"
+            if by is not None and by.value == "y":
+                return "overridden", f"choice '{prompt}' set to {selection.name} by {by.origin}"
+            if kconfiglib.expr_value(sym.direct_dep) == 0:
+                return "unmet-dependency", "depends on " + " && ".join(
+                    _failing(sym.direct_dep, kconfiglib.AND))
+            return "not-applied", f"choice '{prompt}' resolved to {selection.name}"
+    if choice is not None and requested == "n" and sym.str_value == "y":
+        return "invalid", ("a choice always has one member selected; "
+                           "request the member you want instead")
+    if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE) and requested not in ("y", "m", "n"):
+        return "invalid", f"{requested!r} is not a valid value for a bool symbol"
+    if kconfiglib.expr_value(sym.direct_dep) == 0:
+        return "unmet-dependency", "depends on " + " && ".join(
+            _failing(sym.direct_dep, kconfiglib.AND))
+    if requested == "n" and kconfiglib.expr_value(sym.rev_dep):
+        return "not-applied", "selected by " + ", ".join(_failing(sym.rev_dep, kconfiglib.OR))
+    if requested in ("y", "m") and sym.visibility == 0:
+        conds = [node.prompt[1] for node in sym.nodes if node.prompt]
+        failing = [t for c in conds for t in _failing(c, kconfiglib.AND)]
+        return "unmet-dependency", "its prompt depends on " + (" && ".join(failing) or "n")
+    if sym.orig_type in (kconfiglib.INT, kconfiglib.HEX) and sym.ranges:
+        return "not-applied", "value outside the symbol's allowed range"
+    return "not-applied", f"Kconfig resolved it to {sym.str_value or 'n'}"
+
+
+def _actual(sym: kconfiglib.Symbol) -> str:
+    if sym.orig_type == kconfiglib.STRING:
+        return '"' + sym.str_value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return sym.str_value or "n"
+
+
+def check_merged(kconf: kconfiglib.Kconfig, merged: Merged) -> list[Finding]:
+    """Every request in ``merged`` that did not take effect in the loaded configuration."""
+    findings: list[Finding] = []
+    defined = None
+    for symbol, chain in merged.history.items():
+        final = chain[-1]
+        for old in chain[:-1]:
+            if old.value != final.value:
+                findings.append(Finding("overridden", symbol, old.value, final.value, old.origin,
+                                        f"overridden by {final.origin}"))
+        sym = kconf.syms.get(symbol)
+        if sym is None or not sym.nodes:
+            if defined is None:
+                defined = [name for name, s in kconf.syms.items() if s.nodes]
+            guess = closest(symbol, defined)
+            detail = "unknown symbol in this Buildroot"
+            if guess:
+                detail += f" (did you mean {guess}?)"
+            findings.append(Finding("unknown", symbol, final.value, None, final.origin, detail))
+            continue
+        actual = sym.str_value if sym.orig_type != kconfiglib.UNKNOWN else ""
+        requested = "n" if final.not_set else final.value
+        if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE) and actual == "":
+            actual = "n"
+        if _same(sym, requested, actual) and not (
+                final.not_set and sym.orig_type not in (kconfiglib.BOOL, kconfiglib.TRISTATE)):
+            continue
+        kind, detail = _explain(sym, final, merged)
+        findings.append(Finding(kind, symbol, requested if not final.not_set else "n",
+                                _actual(sym), final.origin, detail))
+    return findings

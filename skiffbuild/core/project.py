@@ -1,0 +1,150 @@
+"""Where things live: the project checkout, its caches and its workspaces.
+
+All generated things go under two git-ignored directories: ``cache/``
+(git mirrors, Buildroot trees, downloads, task state) and
+``workspaces/<ws>/`` (merged configuration and Buildroot's ``O=``).
+The environment variables that change where skiffbuild looks are read here
+and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from skiffbuild.core.errors import SkiffError
+
+__all__ = ["ENV_DOWNLOAD_LIMIT", "ENV_JOBS", "ENV_LAYER_PATH", "ENV_MAKE_ARGS", "ENV_MIRRORS",
+           "ENV_OFFLINE", "ENV_PRIMARY_SITE",
+           "ENV_PROJECT", "ENV_QUIET", "ENV_STRICT", "Project", "WorkspacePaths", "flag"]
+
+ENV_PROJECT = "SKIFFBUILD_PROJECT"
+ENV_LAYER_PATH = "SKIFFBUILD_LAYER_PATH"
+ENV_MIRRORS = "SKIFFBUILD_MIRRORS"
+ENV_OFFLINE = "SKIFFBUILD_OFFLINE"  # never touch the network
+ENV_PRIMARY_SITE = "SKIFFBUILD_PRIMARY_SITE"  # tried before the packages' own sites
+ENV_JOBS = "SKIFFBUILD_DOWNLOAD_JOBS"  # downloads at once (default 4)
+ENV_DOWNLOAD_LIMIT = "SKIFFBUILD_DOWNLOAD_LIMIT_MB"  # size cap of an unlocked download
+ENV_MAKE_ARGS = "SKIFFBUILD_MAKE_ARGS"  # extra make arguments for compile (debugging, tests)
+ENV_STRICT = "SKIFFBUILD_STRICT"  # config:<ws> fails on findings
+ENV_QUIET = "SKIFFBUILD_QUIET_FINDINGS"  # set by `skiffbuild check`, which prints them itself
+
+
+def flag(environ: Mapping[str, str], name: str) -> bool:
+    """An on/off environment switch: set and not "0" means on."""
+    return environ.get(name, "") not in ("", "0")
+
+
+@dataclass(frozen=True)
+class WorkspacePaths:
+    root: Path  # workspaces/<ws>
+
+    @property
+    def config(self) -> Path:
+        """Merged fragments, generated hook scripts, the plan record."""
+        return self.root / "config"
+
+    @property
+    def output(self) -> Path:
+        """Buildroot's O= directory."""
+        return self.root / "output"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def defconfig(self) -> Path:
+        return self.config / "buildroot.defconfig"
+
+    @property
+    def dotconfig(self) -> Path:
+        return self.output / ".config"
+
+    @property
+    def sources(self) -> Path:
+        """The verified source list of the last successful sources:<ws>."""
+        return self.config / "sources.json"
+
+    @property
+    def report(self) -> Path:
+        """Validation findings of the last configuration, as JSON."""
+        return self.config / "check.json"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    layer_path: tuple[Path, ...] = ()  # extra layer roots, before the built-in layers/
+
+    @classmethod
+    def discover(cls, start: Path | None = None,
+                 environ: Mapping[str, str] | None = None) -> Project:
+        env = os.environ if environ is None else environ
+        if env.get(ENV_PROJECT):
+            root = Path(env[ENV_PROJECT]).expanduser().resolve()
+            if not (root / "manifests").is_dir():
+                raise SkiffError(f"{ENV_PROJECT}={root} has no manifests/ directory")
+        else:
+            here = (start or Path.cwd()).resolve()
+            for candidate in (here, *here.parents):
+                if (candidate / "manifests" / "boards").is_dir():
+                    root = candidate
+                    break
+            else:
+                raise SkiffError(
+                    f"no skiffbuild project found in {here} or its parents",
+                    hint="run from a checkout that has manifests/boards/, "
+                    f"or set {ENV_PROJECT}",
+                )
+        extra = tuple(
+            Path(p).expanduser().resolve()
+            for p in env.get(ENV_LAYER_PATH, "").split(":")
+            if p.strip()
+        )
+        return cls(root=root, layer_path=extra)
+
+    @property
+    def manifests(self) -> Path:
+        return self.root / "manifests"
+
+    @property
+    def boards_dir(self) -> Path:
+        return self.manifests / "boards"
+
+    @property
+    def layers_dir(self) -> Path:
+        return self.root / "layers"
+
+    @property
+    def overrides_dir(self) -> Path:
+        return self.root / "overrides"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def dl_dir(self) -> Path:
+        """The shared download directory, in Buildroot's own dl/ layout."""
+        return self.cache / "dl"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.cache / "state"
+
+    def workspace(self, name: str) -> WorkspacePaths:
+        return WorkspacePaths(self.root / "workspaces" / name)
+
+    def display(self, path: Path) -> str:
+        """A path as shown to the user: relative to the project when inside it."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def layer_roots(self) -> tuple[Path, ...]:
+        """Layer search path: earlier entries shadow later ones and layers/."""
+        return (*self.layer_path, self.layers_dir)

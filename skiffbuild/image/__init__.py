@@ -1,0 +1,3 @@
+"""Disk images: reproducible partitions and disks, booting them under qemu, listing what a
+filesystem image holds.
+"""

@@ -1,0 +1,395 @@
+"""image:<ws>: a bit-for-bit reproducible disk image from Buildroot's images/.
+
+Every partition is built by direct tool calls with the flags and environment
+of reference/reproducible-images.md: contents staged and normalised (owners
+0:0, modes 0755/0644, mtimes clamped to SOURCE_DATE_EPOCH, byte-sorted),
+FAT with a fixed volume id and files copied one by one in byte order,
+squashfs with fixed times and no xattrs, ext4 with fixed UUID and hash seed,
+faked times and a debugfs fix-up of every inode's times, and a partition
+table with a fixed disk id. Identifiers derive from (board, partition), so
+the same inputs give the same bytes on any machine of the same tool set
+(their versions are recorded in build-info.json).
+
+Outputs under ``workspaces/<ws>/image/``: ``<ws>.img``, ``partitions/*``,
+``SHA256SUMS`` (disk and every partition) and ``build-info.json``. Everything
+is built under ``image/.tmp`` first; only then are ``SHA256SUMS`` and
+``build-info.json`` removed, the new files renamed into place, and those two
+written last, so a directory with a ``SHA256SUMS`` always matches it. A full
+disk stops the task with a message that says so, and the temporary files
+are removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from pathlib import Path
+from typing import BinaryIO
+
+from skiffbuild.buildroot import checkout
+from skiffbuild.core.errors import BuildError, SkiffError
+from skiffbuild.core.fsutil import atomic_write, blocks, digest_files, durable_replace, sha256_file
+from skiffbuild.core.project import Project
+from skiffbuild.core.runner import run, tail
+from skiffbuild.model.model import Partition
+from skiffbuild.model.plan import Workspace
+
+__all__ = ["assemble", "tool_versions"]
+
+_MIB = 1 << 20
+_NAMESPACE = uuid.UUID("6f4c2b1e-59a7-4c1e-9d55-736b69666662")
+_EXT = {"vfat": "vfat", "ext4": "ext4", "squashfs": "squashfs", "raw": "img"}
+_MBR_TYPES = {"vfat": "c", "ext4": "83", "squashfs": "83", "raw": "83"}
+_GPT_ALIASES = {"esp": "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+                "linux": "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+                "data": "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"}
+# A layout written with MBR types also works as GPT: the usual ones map over.
+_GPT_FROM_MBR = {"c": "data", "b": "data", "e": "data", "83": "linux", "ef": "esp"}
+_TOOLS = ("dosfstools", "mtools", "squashfs-tools", "e2fsprogs", "fdisk", "syslinux")
+_MBR_BIN = Path("/usr/lib/syslinux/mbr/mbr.bin")
+
+
+def _ident(ws: str, part: str, what: str) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"skiffbuild:{ws}:{part}:{what}")
+
+
+def tool_versions() -> dict[str, str]:
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *_TOOLS],
+                         capture_output=True, text=True, check=False)
+    return dict(line.split(" ", 1) for line in out.stdout.splitlines() if " " in line)
+
+
+class _Assembler:
+    def __init__(self, ws: Workspace, project: Project, epoch: int,
+                 echo: Callable[[str], None], jobs: int | None) -> None:
+        self.ws, self.project, self.epoch, self.echo = ws, project, epoch, echo
+        self.jobs = jobs
+        self.images = ws.paths.output / "images"
+        self.work = ws.paths.root / "image"
+        self.tmp = self.work / ".tmp"
+        self.log = ws.paths.logs / "image.log"
+        home = self.tmp / "home"  # empty: no ~/.mtoolsrc or the like gets read
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        home.mkdir(parents=True)
+        conf = resources.files("skiffbuild").joinpath("data/mke2fs.conf")
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "LC_ALL": "C", "TZ": "UTC", "HOME": str(home),
+            "SOURCE_DATE_EPOCH": str(epoch), "E2FSPROGS_FAKE_TIME": str(epoch),
+            "MKE2FS_CONFIG": str(conf), "MTOOLS_SKIP_CHECK": "1",
+            "MTOOLS_NAME_NUMERIC_TAIL": "1", "MTOOLS_NO_VFAT": "0",
+        }
+
+    def tool(self, argv: list[str | Path], what: str, env: dict[str, str] | None = None,
+             stdin: Path | None = None) -> str:
+        return run(argv, log=self.log, env=env or self.env, what=what, stdin=stdin,
+                   capture=True)
+
+    # -- staging ---------------------------------------------------------------
+
+    def stage(self, part: Partition) -> Path:
+        stage = self.tmp / "stage" / part.name
+        stage.mkdir(parents=True)
+        for content in part.contents:
+            dest = stage / content.destination.lstrip("/")
+            self.confine(part, dest, stage, content.destination, "the partition")
+            dest.mkdir(parents=True, exist_ok=True)
+            source = content.source
+            if source.endswith("/"):
+                directory = self.images / source
+                self.confine(part, directory, self.images, source, "the images directory")
+                if not directory.is_dir():
+                    raise SkiffError(f"{self.ws.name}: partition {part.name}: {source} is not "
+                                     f"a directory in {self.images}")
+                # copytree copies what symlinks point to: each must stay in images/ too.
+                for entry in sorted(directory.rglob("*")):
+                    if entry.is_symlink():
+                        self.confine(part, entry, self.images,
+                                     f"{source}{entry.relative_to(directory)}",
+                                     "the images directory")
+                shutil.copytree(directory, dest, dirs_exist_ok=True, symlinks=False)
+                continue
+            matches = sorted(p for p in self.images.glob(source) if p.is_file()) \
+                if any(c in source for c in "*?[") else [self.images / source]
+            if not matches or not all(m.is_file() for m in matches):
+                raise SkiffError(f"{self.ws.name}: partition {part.name}: no file {source} in "
+                                 f"{self.images}",
+                                 hint="check the board's image layout against what the build "
+                                      "produced")
+            for match in matches:
+                self.confine(part, match, self.images, source, "the images directory")
+                shutil.copyfile(match, dest / match.name)
+                shutil.copymode(match, dest / match.name)
+        self.normalise(stage)
+        return stage
+
+    def confine(self, part: Partition, path: Path, base: Path, name: str, where: str) -> None:
+        """Checked at load too (skiffbuild.manifest); here also through symlinks, which
+        only exist once Buildroot has run: no host file goes into, or is written by, the
+        image."""
+        real, root = os.path.realpath(path), os.path.realpath(base)
+        if real != root and not real.startswith(root + os.sep):
+            raise SkiffError(f"{self.ws.name}: partition {part.name}: {name} leads outside "
+                             f"{where}")
+
+    def normalise(self, root: Path) -> None:
+        """Modes from the owner's execute bit, owners 0:0, every time = the epoch."""
+        paths = sorted(root.rglob("*"), key=lambda p: os.fsencode(p))
+        for path in [*paths, root]:
+            if not path.is_symlink():
+                if path.is_dir():
+                    path.chmod(0o755)
+                else:
+                    path.chmod(0o755 if path.stat().st_mode & 0o100 else 0o644)
+            if os.geteuid() == 0:
+                os.lchown(path, 0, 0)
+            os.utime(path, (self.epoch, self.epoch), follow_symlinks=False)
+
+    # -- filesystems -----------------------------------------------------------
+
+    def vfat(self, part: Partition, out: Path) -> None:
+        stage = self.stage(part)
+        with open(out, "wb") as f:
+            f.truncate(part.size)
+        volid = _ident(self.ws.name, part.name, "vfat").hex[:8].upper()
+        label = ["-n", part.label.upper()] if part.label else []
+        self.tool(["mkfs.vfat", "--invariant", "-i", volid, *label, out], "mkfs.vfat")
+        entries = sorted(stage.rglob("*"), key=lambda p: os.fsencode(p.relative_to(stage)))
+        for entry in entries:
+            target = "::/" + str(entry.relative_to(stage))
+            if entry.is_dir():
+                self.tool(["mmd", "-i", out, target], "mmd")
+            else:
+                self.tool(["mcopy", "-p", "-m", "-i", out, entry, target], "mcopy")
+        if part.bootloader == "syslinux":
+            self.tool(["syslinux", "--install", out], "syslinux --install")
+
+    def squashfs(self, part: Partition, out: Path) -> None:
+        stage = self.stage(part)
+        env = {k: v for k, v in self.env.items() if k != "SOURCE_DATE_EPOCH"}
+        # SOURCE_DATE_EPOCH and -mkfs-time/-all-time together are fatal in 4.5.1.
+        # -reproducible makes the bytes independent of the number of processors.
+        processors = ["-processors", str(self.jobs)] if self.jobs else []
+        self.tool(["mksquashfs", stage, out, "-noappend", "-comp", "gzip", "-b", "131072",
+                   "-reproducible", "-all-root", "-no-xattrs", "-mkfs-time", str(self.epoch),
+                   "-all-time", str(self.epoch), "-quiet", "-no-progress", *processors],
+                  "mksquashfs", env)
+
+    def ext4(self, part: Partition, out: Path) -> None:
+        stage = self.stage(part)
+        with open(out, "wb") as f:
+            f.truncate(part.size)
+        fs_uuid = _ident(self.ws.name, part.name, "ext4")
+        seed = _ident(self.ws.name, part.name, "ext4-hash-seed")
+        label = ["-L", part.label] if part.label else []
+        # mke2fs honours only its last -E: every extended option goes in one.
+        options = (f"hash_seed={seed},root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0,"
+                   "no_copy_xattrs")
+        self.tool(["mke2fs", "-q", "-F", "-t", "ext4", "-T", "default", "-m", "0", *label,
+                   "-U", str(fs_uuid), "-E", options, "-d", stage, out], "mke2fs")
+        # mke2fs -d copies the staging files' ctimes (now); set every time to the epoch.
+        script = self.tmp / f"{part.name}.debugfs"
+        paths = ["/", "/lost+found"] + ["/" + str(p.relative_to(stage))
+                                        for p in sorted(stage.rglob("*"))]
+        lines = [f'sif "{p}" {field} @{self.epoch}' for p in paths
+                 for field in ("atime", "mtime", "ctime", "crtime")]
+        script.write_text("\n".join(lines) + "\n")
+        self.tool(["debugfs", "-w", "-f", script, out], "debugfs time fix-up")
+
+    def raw(self, part: Partition, out: Path) -> None:
+        source = self.images / (part.image or "")
+        self.confine(part, source, self.images, part.image or "", "the images directory")
+        if not source.is_file():
+            raise SkiffError(f"{self.ws.name}: partition {part.name}: no file {part.image} in "
+                             f"{self.images}")
+        shutil.copyfile(source, out)
+
+    # -- the disk --------------------------------------------------------------
+
+    def partition_table(self, sizes: list[int]) -> tuple[str, list[int], int]:
+        layout = self.ws.board.image
+        start, starts, lines = _MIB, [], []
+        gpt = layout.table == "gpt"
+        disk_id = _ident(self.ws.name, "", "disk")
+        lines.append(f"label: {'gpt' if gpt else 'dos'}")
+        lines.append(f"label-id: {disk_id}" if gpt else f"label-id: 0x{disk_id.hex[:8]}")
+        lines.append("unit: sectors")
+        for part, size in zip(layout.partitions, sizes, strict=True):
+            starts.append(start)
+            fields = [f"start={start // 512}", f"size={size // 512}"]
+            if gpt:
+                kind = (part.type or ("data" if part.filesystem == "vfat" else "linux")).lower()
+                kind = _GPT_FROM_MBR.get(kind.lstrip("0") or "0", kind)
+                fields.append(f"type={_GPT_ALIASES.get(kind, kind)}")
+                fields.append(f"uuid={_ident(self.ws.name, part.name, 'gpt-partition')}")
+                fields.append(f'name="{part.name}"')
+            else:
+                fields.append(f"type={(part.type or _MBR_TYPES[part.filesystem]).lstrip('0')}")
+            if part.bootable:
+                fields.append("bootable")
+            lines.append(", ".join(fields))
+            start += size
+        total = start + (_MIB if gpt else 0)  # room for the backup GPT
+        return "\n".join(lines) + "\n", starts, total
+
+    def disk(self, parts: list[tuple[Partition, Path]], out: Path) -> None:
+        sizes = []
+        for part, image in parts:
+            need = image.stat().st_size
+            size = part.size or -(-need // _MIB) * _MIB
+            if need > size:
+                raise SkiffError(f"{self.ws.name}: partition {part.name} needs {need} bytes, "
+                                 f"more than its size {size}")
+            sizes.append(-(-size // _MIB) * _MIB)
+        script, starts, total = self.partition_table(sizes)
+        (self.tmp / "sfdisk.script").write_text(script)
+        with open(out, "wb") as f:
+            f.truncate(total)
+        self.tool(["sfdisk", "--no-reread", "--no-tell-kernel", "-q", out], "sfdisk",
+                  stdin=self.tmp / "sfdisk.script")
+        with open(out, "r+b") as disk:
+            for (_part, image), start in zip(parts, starts, strict=True):
+                _copy_sparse(image, disk, start)
+            if any(p.bootloader == "syslinux" for p, _ in parts):
+                disk.seek(0)
+                disk.write(_MBR_BIN.read_bytes()[:440])
+
+
+def _copy_sparse(image: Path, disk: BinaryIO, offset: int) -> None:
+    """Write ``image`` at ``offset``, leaving its holes and all-zero blocks as holes."""
+    with open(image, "rb") as src:
+        for position, block, _length in blocks(src, _MIB):
+            if block is not None and block.count(0) != len(block):
+                disk.seek(offset + position)
+                disk.write(block)
+
+
+def assemble(ws: Workspace, project: Project, echo: Callable[[str], None],
+             jobs: int | None = None) -> Path:
+    """The image:<ws> action. Returns the disk image's path; ``jobs`` caps mksquashfs."""
+    state = ws.paths.root / "state" / "compile.json"
+    try:
+        compiled = json.loads(state.read_text())
+    except (OSError, ValueError):
+        raise SkiffError(f"workspace '{ws.name}' has not been compiled",
+                         hint=f"run: doit compile:{ws.name}") from None
+    asm = _Assembler(ws, project, int(compiled["source_date_epoch"]), echo, jobs)
+    try:
+        built, disk = _build(asm)
+        return _publish(asm, built, disk, compiled)
+    except (OSError, BuildError) as exc:
+        if _disk_full(exc, asm.log, asm.work):
+            raise _full_disk_error(asm, exc) from None
+        raise
+    finally:
+        shutil.rmtree(asm.tmp, ignore_errors=True)
+
+
+def _build(asm: _Assembler) -> tuple[list[tuple[Partition, Path]], Path]:
+    """Every partition and the disk, under .tmp."""
+    ws = asm.ws
+    builders = {"vfat": asm.vfat, "ext4": asm.ext4, "squashfs": asm.squashfs, "raw": asm.raw}
+    built: list[tuple[Partition, Path]] = []
+    for part in ws.board.image.partitions:
+        out = asm.tmp / f"{part.name}.{_EXT[part.filesystem]}"
+        builders[part.filesystem](part, out)
+        built.append((part, out))
+        asm.echo(f"image:{ws.name}: partition {part.name} ({part.filesystem}) "
+                 f"{out.stat().st_size} bytes")
+    disk = asm.tmp / f"{ws.name}.img"
+    asm.disk(built, disk)
+    return built, disk
+
+
+def _publish(asm: _Assembler, built: list[tuple[Partition, Path]], disk: Path,
+             compiled: dict) -> Path:
+    """Rename the new files into place; SHA256SUMS goes first and comes back last."""
+    for marker in ("SHA256SUMS", "build-info.json"):
+        (asm.work / marker).unlink(missing_ok=True)
+    final_parts = asm.work / "partitions"
+    final_parts.mkdir(parents=True, exist_ok=True)
+    names = {image.name for _part, image in built}
+    for stale in final_parts.iterdir():  # a partition the layout no longer has
+        if stale.name not in names:
+            stale.unlink()
+    names = [disk.name, *(f"partitions/{image.name}" for _part, image in built)]
+    for source, name in zip([disk, *(image for _part, image in built)], names, strict=True):
+        durable_replace(source, asm.work / name)
+    # hashlib releases the GIL: the disk and its partitions hash side by side.
+    with ThreadPoolExecutor(max_workers=max(1, asm.jobs or os.cpu_count() or 1)) as pool:
+        digests = list(pool.map(sha256_file, [asm.work / name for name in names]))
+    sums = list(zip(digests, names, strict=True))
+    target = asm.work / disk.name
+    atomic_write(asm.work / "build-info.json", json.dumps(
+        _build_info(asm.ws, asm.project, compiled, sums), indent=1) + "\n")
+    atomic_write(asm.work / "SHA256SUMS", "".join(f"{h}  {n}\n" for h, n in sums))
+    asm.echo(f"image:{asm.ws.name}: {target} ({target.stat().st_size} bytes)")
+    return target
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+_FULL_TEXT = tuple(os.strerror(code) for code in _FULL)
+
+
+def _disk_full(exc: BaseException, log: Path, work: Path) -> bool:
+    """Called before .tmp is removed, while the space is still taken."""
+    if isinstance(exc, OSError):
+        return exc.errno in _FULL
+    if any(text in line for line in tail(log, 40) for text in _FULL_TEXT):
+        return True
+    # Not every tool names the cause (mtools says only that a write failed).
+    return work.is_dir() and shutil.disk_usage(work).free < _MIB
+
+
+def _full_disk_error(asm: _Assembler, exc: BaseException) -> BuildError:
+    free = shutil.disk_usage(asm.work).free if asm.work.is_dir() else 0
+    layout = sum(p.size for p in asm.ws.board.image.partitions)
+    if isinstance(exc, OSError):
+        what = f"{exc.strerror} writing {exc.filename or 'the disk image'}"
+    else:
+        what = str(exc).split(";")[0]
+    return BuildError(
+        f"image:{asm.ws.name}: the disk holding {asm.work} is full ({free >> 20} MiB free): "
+        f"{what}. No image was written under its final name, and the temporary files "
+        "were removed.",
+        hint=f"free some space (assembling this image needs up to about "
+             f"{2 * layout >> 20} MiB) and run the task again")
+
+
+def _build_info(ws: Workspace, project: Project, compiled: dict,
+                sums: list[tuple[str, str]]) -> dict:
+    try:
+        sources = json.loads(ws.paths.sources.read_text())["sources"]
+    except (OSError, ValueError, KeyError):
+        raise BuildError(f"no verified source list for {ws.name}") from None
+    return {
+        "workspace": ws.name,
+        "buildroot": {"url": ws.pin.url, "commit": ws.pin.commit, "tag": ws.pin.tag,
+                      "patch_digest": checkout.patch_digest(ws.pin)},
+        "source_date_epoch": compiled["source_date_epoch"],
+        "config_sha256": sha256_file(ws.paths.dotconfig),
+        "sources": [{"file": s["file"], "dl_dir": s["dl_dir"],
+                     "sha256": next((h["hash"] for h in s["hashes"] if h["type"] == "sha256"),
+                                    sha256_file(project.dl_dir / s["dl_dir"] / s["file"]))}
+                    for s in sources],
+        "layers": [{"name": la.name, "digest": digest_files(
+                        sorted(p for p in la.path.rglob("*") if p.is_file()), la.path)}
+                   for la in ws.chain],
+        # Packages built from a local source tree, with the tree's digest.
+        "overrides": compiled.get("overrides", {}),
+        # What Buildroot took from outside its tree: the patched tree it ran, an
+        # external toolchain (path and digest), the machine's host tools.
+        "buildroot_tree": compiled.get("buildroot_tree"),
+        "external_toolchain": compiled.get("external_toolchain"),
+        "host_tools": compiled.get("host_tools", {}),
+        "buildroot_images": compiled["images"],
+        "image_tools": tool_versions(),
+        "sha256": {name: digest for digest, name in sums},
+    }

@@ -1,0 +1,2 @@
+"""Release engineering: moving the pin, reproducibility checks and the nightly history.
+"""
