@@ -14,13 +14,14 @@ and prints the SHA and a ``SKIFFBUILD_MIRRORS`` map entry for PATH.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+
+from skiffbuild.core.errors import SkiffError
+from skiffbuild.core.runner import git
 
 __all__ = ["TESTTREE_TAG", "create_testtree_repo", "find_testtree", "main"]
 
@@ -72,23 +73,8 @@ def find_testtree(start: Path | None = None) -> Path:
     )
 
 
-def _git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(_IDENTITY)
-    env["GIT_CONFIG_GLOBAL"] = os.devnull
-    env["GIT_CONFIG_NOSYSTEM"] = "1"
-    env["LC_ALL"] = "C"
-    return env
-
-
 def _git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", *_GIT_CONFIG, *args], cwd=repo, env=_git_env(),
-        capture_output=True, text=True, check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed in {repo}: {proc.stderr.strip()}")
-    return proc.stdout.strip()
+    return git(repo, *_GIT_CONFIG, *args, extra_env=_IDENTITY).out.strip()
 
 
 def _prepare_destination(dest: Path) -> None:
@@ -146,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tree = find_testtree()
         sha = create_testtree_repo(args.path, tag=args.tag, source=tree)
-    except (OSError, RuntimeError) as err:
+    except (OSError, SkiffError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     path = args.path.resolve()

@@ -21,7 +21,6 @@ Nothing in the real project (manifests, layers, cache) is modified.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from skiffbuild.app.testtree import TESTTREE_TAG, create_testtree_repo, find_tes
 from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.core.project import ENV_MIRRORS, ENV_PRIMARY_SITE, ENV_PROJECT, Project
+from skiffbuild.core.runner import call, query
 from skiffbuild.image.boot import boot_disk
 from skiffbuild.model.manifest import load_pin
 
@@ -72,8 +72,7 @@ def prepare_tryout(project: Project, dest: Path) -> tuple[Path, dict[str, str]]:
     mirrors = dest / "mirrors.yaml"
     atomic_write(mirrors, yaml.safe_dump({pin.url: [str(repo)]}))
     site = dest / "site"
-    subprocess.run([str(find_testtree() / "support" / "testing" / "make-sources"), str(site)],
-                   check=True, capture_output=True)
+    query([find_testtree() / "support" / "testing" / "make-sources", site])
     atomic_write(tryout / "overrides" / "hooks" / "post-image.sh", _POWEROFF_HOOK, 0o755)
     env = {ENV_MIRRORS: str(mirrors), ENV_PROJECT: str(tryout),
            ENV_PRIMARY_SITE: f"file://{site}"}
@@ -95,22 +94,20 @@ def run_tryout(project: Project, workspaces: list[str], tasks: list[str]) -> int
     print("skiffbuild try-out: Buildroot is replaced by the Buildroot-compatible TEST TREE")
     print(f"  project copy: {tryout}")
     print(f"  mirror map:   {extra[ENV_MIRRORS]}")
-    env = {**os.environ, **extra}
-    env.pop("SKIFFBUILD_LAYER_PATH", None)
     argv = [sys.executable, "-m", "doit", "-f", str(tryout / "dodo.py"), "--dir", str(tryout),
             *[f"{task}:{ws}" for ws in workspaces for task in tasks]]
     print("  running:", " ".join(argv[2:]))
-    status = subprocess.run(argv, env=env, check=False).returncode
+    status = call(argv, extra_env=extra, unset=("SKIFFBUILD_LAYER_PATH",))
     if status != 0:
         return status
     for ws in workspaces:
         paths = Project(tryout).workspace(ws)
         print(f"try-out {ws}: merged defconfig {paths.defconfig}")
         print(f"try-out {ws}: Buildroot .config {paths.dotconfig}")
-        disk = paths.root / "image" / f"{ws}.img"
+        disk = paths.disk
         if "image" in tasks and disk.is_file():
             print(f"try-out {ws}: disk image {disk}")
-            print((paths.root / "image" / "SHA256SUMS").read_text(), end="")
+            print(paths.sums.read_text(), end="")
             if ws == "qemu-x86_64":
                 status = _boot(disk)
     return status

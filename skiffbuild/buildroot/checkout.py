@@ -26,12 +26,12 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from skiffbuild.buildroot.mirrors import MirrorMap, normalise_url
 from skiffbuild.core.errors import BuildError, SkiffError
 from skiffbuild.core.fsutil import atomic_write, locked, sha256_file
+from skiffbuild.core.runner import Completed, git
 from skiffbuild.model.model import BuildrootPin
 
 __all__ = [
@@ -67,14 +67,6 @@ _FETCH_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 # exits 0, leaving a mirror with objects but no tags and a commit whose
 # parents it cannot read. Harmless when the source is complete.
 _FETCH = ("fetch", "--force", "--quiet", "--update-shallow")
-
-# Local operations (clone from the mirror, checkout, apply) must not depend on
-# the user's git config: autocrlf, hooks or filters would change the tree's
-# bytes. Network fetches keep it, for credentials, proxies and insteadOf.
-_LOCAL_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
-# A build must never hang waiting for a password on a terminal.
-_NETWORK_ENV = {"GIT_TERMINAL_PROMPT": "0"}
-
 
 # --------------------------------------------------------------------- names
 
@@ -135,30 +127,16 @@ def tree_lock(cache: Path, key: str) -> Path:
 # ----------------------------------------------------------------- plumbing
 
 
-@dataclass(frozen=True)
-class _Result:
-    status: int
-    out: str
-    err: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 0
-
-
-def run_git(args: Sequence[str], *, network: bool = False) -> _Result:
+def run_git(args: Sequence[str], *, network: bool = False) -> Completed:
+    """git in the runner's clean environment: local operations (clone from the mirror,
+    checkout, apply) read no user config, network fetches keep it (credentials,
+    proxies, insteadOf) but never prompt for a password."""
     # No working directory: every call names its repository with -C or
     # --git-dir, so a broken cache can never make git find the project's repo.
-    import git  # here: a no-op run, which runs no git, does not pay for GitPython
-
-    env = _NETWORK_ENV if network else {**_LOCAL_ENV, **_NETWORK_ENV}
-    status, out, err = git.Git().execute(
-        ["git", *args], with_extended_output=True, with_exceptions=False, env=env
-    )
-    return _Result(status, str(out), str(err))
+    return git(None, *args, network=network, check=False)
 
 
-def git_in(repo: Path, *args: str, network: bool = False) -> _Result:
+def git_in(repo: Path, *args: str, network: bool = False) -> Completed:
     """git on a bare repository (the mirror), named explicitly."""
     return run_git(["--git-dir", str(repo), *args], network=network)
 

@@ -27,7 +27,6 @@ import json
 import os
 import re
 import shlex
-import subprocess
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -47,10 +46,10 @@ from skiffbuild.buildroot.toolchain import (
     quick_key,
 )
 from skiffbuild.core.errors import BuildError
-from skiffbuild.core.fsutil import atomic_write, held_locks, sha256_file
+from skiffbuild.core.fsutil import atomic_write, sha256_file
 from skiffbuild.core.project import ENV_MAKE_ARGS, Project
 from skiffbuild.core.records import OutputRecord, read_output_record, write_output_record
-from skiffbuild.core.runner import build_environment, tail
+from skiffbuild.core.runner import build_environment, child_environment, git, quote, spawn, tail
 from skiffbuild.model.manifest import load_pin
 from skiffbuild.model.plan import Workspace
 
@@ -71,11 +70,10 @@ _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)
 
 def source_date_epoch(tree: Path) -> str:
     """The pinned commit's date: the same for every build of that pin."""
-    out = subprocess.run(["git", "-C", str(tree), "log", "-1", "--format=%ct", "HEAD"],
-                         capture_output=True, text=True, check=False)
-    if out.returncode != 0 or not out.stdout.strip().isdigit():
+    out = git(tree, "log", "-1", "--format=%ct", "HEAD", check=False)
+    if not out.ok or not out.out.strip().isdigit():
         raise BuildError(f"cannot read the commit date of the Buildroot tree {tree}")
-    return out.stdout.strip()
+    return out.out.strip()
 
 
 def make_args(project: Project, environ: Mapping[str, str]) -> list[str]:
@@ -135,7 +133,7 @@ def compile_links(ws: Workspace, lister: TreeLister = list_tree) -> dict[str, st
 
 
 def _state(ws: Workspace) -> Path:
-    return ws.paths.root / "state"
+    return ws.paths.state
 
 
 def _sha256(path: Path) -> str | None:
@@ -313,7 +311,7 @@ def _toolchain(ws: Workspace, tree: Path, environ: Mapping[str, str]) -> dict[st
 
 class ToolchainUnchanged:
     """doit ``uptodate`` of compile:<ws>: the preinstalled external toolchain is as the
-    last successful run saw it (``toolchain.quick_key``: stat only, no subprocess).
+    last successful run saw it (``toolchain.quick_key``: stat only, no command run).
     Evaluated when the task is about to run, after config:<ws> has written .config;
     a workspace without such a toolchain only reads its .config."""
 
@@ -335,7 +333,7 @@ class ToolchainUnchanged:
         if not preinstalled(text):
             return None
         tree = checkout.tree_dir(self.project.cache, self.ws.pin)
-        found = external_toolchain(text, tree, self.ws.paths.output, os.environ)
+        found = external_toolchain(text, tree, self.ws.paths.output, child_environment())
         if found is None:
             return None
         return f"{found.path}\0{quick_key(found.path) if found.path else '-'}"
@@ -411,7 +409,7 @@ def compile_workspace(ws: Workspace, project: Project, environ: Mapping[str, str
         record_overrides(ws, trees)
         atomic_write(_state(ws) / "last-build.config", ws.paths.dotconfig.read_bytes())
         (_state(ws) / "building.config").unlink()
-        images = ws.paths.output / "images"
+        images = ws.paths.images
         atomic_write(_state(ws) / "compile.json", json.dumps({
             "workspace": ws.name, "source_date_epoch": int(epoch), "overrides": trees,
             "buildroot_tree": record.tree,
@@ -442,7 +440,7 @@ def progress_line(line: str) -> tuple[str, str] | None:
 def quoted_tail(log: Path, lines: int = 25) -> str:
     """The log's last lines (but its exit line) as a failure quotes them, without the
     terminal escapes they were written with."""
-    return "\n".join(f"  | {_ESCAPES.sub('', line)}" for line in tail(log, lines)[:-1])
+    return quote(_ESCAPES.sub("", line) for line in tail(log, lines)[:-1])
 
 
 def _make(argv: list[str], env: dict[str, str], log: Path, ws: Workspace,
@@ -455,10 +453,7 @@ def _make(argv: list[str], env: dict[str, str], log: Path, ws: Workspace,
     with open(log, "a", buffering=1) as out:
         out.write(f"\n$ {shlex.join(argv)}\n")
         out.flush()
-        proc = subprocess.Popen(["sh", "-c", 'umask 022 && exec "$@"', "sh", *argv],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env, text=True, errors="replace",
-                                pass_fds=(*held_locks(), *fds))
+        proc = spawn(argv, env=env, text=True, pass_fds=fds, what=f"compile of {ws.name}")
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)

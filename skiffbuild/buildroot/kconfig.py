@@ -14,7 +14,6 @@ import contextlib
 import functools
 import os
 import re
-import subprocess
 import threading
 import types
 from collections.abc import Iterator, Mapping
@@ -24,7 +23,8 @@ from typing import Any
 
 import kconfiglib
 
-from skiffbuild.core.errors import closest
+from skiffbuild.core.errors import BuildError, closest
+from skiffbuild.core.runner import capture
 from skiffbuild.model.fragments import Assignment, Merged, Origin
 
 __all__ = ["Finding", "buildroot_kconfig", "check_merged", "externals_of", "kconfig_env"]
@@ -46,7 +46,7 @@ class Finding:
         return f"{where}: {self.symbol}={self.requested} [{self.origin.layer}]: " \
                f"{self.kind}{got}: {self.detail}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["origin"] = asdict(self.origin)
         data["text"] = str(self)
@@ -68,10 +68,10 @@ def externals_of(output: Path) -> dict[str, str]:
 @functools.cache
 def _host_gcc_version() -> str:
     try:
-        out = subprocess.run(["gcc", "-dumpversion"], capture_output=True, text=True, check=False)
-        return out.stdout.strip().split(".")[0] or "12"
-    except OSError:
+        out = capture(["gcc", "-dumpversion"])
+    except BuildError:
         return "12"
+    return out.out.strip().split(".")[0] or "12"
 
 
 def _buildroot_version(tree: Path) -> str:
@@ -156,8 +156,8 @@ def _expandvars(text: str) -> str:
     return re.sub(r"\$(?:(\w+)|\{([^}]*)\})", one, text)
 
 
-kconfiglib.os = _KconfigOs("os")  # type: ignore[attr-defined]
-kconfiglib.expandvars = _expandvars  # type: ignore[attr-defined]
+kconfiglib.os = _KconfigOs("os")
+kconfiglib.expandvars = _expandvars
 # One parse at a time all the same: kconfiglib is not known to be thread-safe.
 _PARSE_LOCK = threading.Lock()
 
@@ -208,7 +208,7 @@ def _failing(expr: object, op: int) -> list[str]:
     return [_term(p) for p in parts if kconfiglib.expr_value(p)]
 
 
-def _item(item: object) -> str:
+def _item(item: Any) -> str:
     """A symbol with its value, or a choice by its prompt (kconfiglib prints "<choice>")."""
     if isinstance(item, kconfiglib.Choice):
         prompts = [node.prompt[0] for node in item.nodes if node.prompt]

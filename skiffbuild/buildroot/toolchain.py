@@ -32,14 +32,15 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from skiffbuild.buildroot.kconfig import externals_of
+from skiffbuild.core.errors import BuildError
 from skiffbuild.core.fsutil import sha256_file
+from skiffbuild.core.runner import capture
 
 __all__ = ["HOST_TOOLS", "ExternalToolchain", "content_digest", "external_toolchain",
            "host_tool_versions", "preinstalled", "quick_key"]
@@ -196,12 +197,11 @@ def _version(tool: str, env: Mapping[str, str]) -> str:
     if found is None:
         return "not found"
     try:
-        proc = subprocess.run([found, _VERSION_OPTION.get(tool, "--version")],
-                              capture_output=True, text=True, errors="replace", env=dict(env),
-                              stdin=subprocess.DEVNULL, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{found}: {exc}"
-    lines = [line.strip() for line in (proc.stdout + "\n" + proc.stderr).splitlines()]
+        proc = capture([found, _VERSION_OPTION.get(tool, "--version")], env=env, timeout=20,
+                       what=found)
+    except BuildError as exc:
+        return exc.message
+    lines = [line.strip() for line in (proc.out + "\n" + proc.err).splitlines()]
     return next((line for line in lines if line), f"{found}: no version")
 
 

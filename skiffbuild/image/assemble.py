@@ -25,19 +25,18 @@ import errno
 import json
 import os
 import shutil
-import subprocess
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from skiffbuild.buildroot import checkout
 from skiffbuild.core.errors import BuildError, SkiffError
 from skiffbuild.core.fsutil import atomic_write, blocks, digest_files, durable_replace, sha256_file
 from skiffbuild.core.project import Project
-from skiffbuild.core.runner import run, tail
+from skiffbuild.core.runner import capture, minimal_environment, run, tail
 from skiffbuild.model.model import Partition
 from skiffbuild.model.plan import Workspace
 
@@ -61,9 +60,11 @@ def _ident(ws: str, part: str, what: str) -> uuid.UUID:
 
 
 def tool_versions() -> dict[str, str]:
-    out = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *_TOOLS],
-                         capture_output=True, text=True, check=False)
-    return dict(line.split(" ", 1) for line in out.stdout.splitlines() if " " in line)
+    try:
+        out = capture(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *_TOOLS])
+    except BuildError:
+        return {}  # not a Debian-like host: no package versions to record
+    return dict(line.split(" ", 1) for line in out.out.splitlines() if " " in line)
 
 
 class _Assembler:
@@ -71,21 +72,20 @@ class _Assembler:
                  echo: Callable[[str], None], jobs: int | None) -> None:
         self.ws, self.project, self.epoch, self.echo = ws, project, epoch, echo
         self.jobs = jobs
-        self.images = ws.paths.output / "images"
-        self.work = ws.paths.root / "image"
+        self.images = ws.paths.images
+        self.work = ws.paths.image_dir
         self.tmp = self.work / ".tmp"
         self.log = ws.paths.logs / "image.log"
         home = self.tmp / "home"  # empty: no ~/.mtoolsrc or the like gets read
         shutil.rmtree(self.tmp, ignore_errors=True)
         home.mkdir(parents=True)
         conf = resources.files("skiffbuild").joinpath("data/mke2fs.conf")
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-            "LC_ALL": "C", "TZ": "UTC", "HOME": str(home),
+        self.env = minimal_environment({
+            "HOME": str(home),
             "SOURCE_DATE_EPOCH": str(epoch), "E2FSPROGS_FAKE_TIME": str(epoch),
             "MKE2FS_CONFIG": str(conf), "MTOOLS_SKIP_CHECK": "1",
             "MTOOLS_NAME_NUMERIC_TAIL": "1", "MTOOLS_NO_VFAT": "0",
-        }
+        })
 
     def tool(self, argv: list[str | Path], what: str, env: dict[str, str] | None = None,
              stdin: Path | None = None) -> str:
@@ -274,7 +274,7 @@ def _copy_sparse(image: Path, disk: BinaryIO, offset: int) -> None:
 def assemble(ws: Workspace, project: Project, echo: Callable[[str], None],
              jobs: int | None = None) -> Path:
     """The image:<ws> action. Returns the disk image's path; ``jobs`` caps mksquashfs."""
-    state = ws.paths.root / "state" / "compile.json"
+    state = ws.paths.compile_record
     try:
         compiled = json.loads(state.read_text())
     except (OSError, ValueError):
@@ -309,9 +309,9 @@ def _build(asm: _Assembler) -> tuple[list[tuple[Partition, Path]], Path]:
 
 
 def _publish(asm: _Assembler, built: list[tuple[Partition, Path]], disk: Path,
-             compiled: dict) -> Path:
+             compiled: dict[str, Any]) -> Path:
     """Rename the new files into place; SHA256SUMS goes first and comes back last."""
-    for marker in ("SHA256SUMS", "build-info.json"):
+    for marker in (asm.ws.paths.sums.name, "build-info.json"):
         (asm.work / marker).unlink(missing_ok=True)
     final_parts = asm.work / "partitions"
     final_parts.mkdir(parents=True, exist_ok=True)
@@ -319,17 +319,17 @@ def _publish(asm: _Assembler, built: list[tuple[Partition, Path]], disk: Path,
     for stale in final_parts.iterdir():  # a partition the layout no longer has
         if stale.name not in names:
             stale.unlink()
-    names = [disk.name, *(f"partitions/{image.name}" for _part, image in built)]
-    for source, name in zip([disk, *(image for _part, image in built)], names, strict=True):
+    finals = [disk.name, *(f"partitions/{image.name}" for _part, image in built)]
+    for source, name in zip([disk, *(image for _part, image in built)], finals, strict=True):
         durable_replace(source, asm.work / name)
     # hashlib releases the GIL: the disk and its partitions hash side by side.
     with ThreadPoolExecutor(max_workers=max(1, asm.jobs or os.cpu_count() or 1)) as pool:
-        digests = list(pool.map(sha256_file, [asm.work / name for name in names]))
-    sums = list(zip(digests, names, strict=True))
+        digests = list(pool.map(sha256_file, [asm.work / name for name in finals]))
+    sums = list(zip(digests, finals, strict=True))
     target = asm.work / disk.name
     atomic_write(asm.work / "build-info.json", json.dumps(
         _build_info(asm.ws, asm.project, compiled, sums), indent=1) + "\n")
-    atomic_write(asm.work / "SHA256SUMS", "".join(f"{h}  {n}\n" for h, n in sums))
+    atomic_write(asm.ws.paths.sums, "".join(f"{h}  {n}\n" for h, n in sums))
     asm.echo(f"image:{asm.ws.name}: {target} ({target.stat().st_size} bytes)")
     return target
 
@@ -348,9 +348,19 @@ def _disk_full(exc: BaseException, log: Path, work: Path) -> bool:
     return work.is_dir() and shutil.disk_usage(work).free < _MIB
 
 
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _full_disk_error(asm: _Assembler, exc: BaseException) -> BuildError:
     free = shutil.disk_usage(asm.work).free if asm.work.is_dir() else 0
-    layout = sum(p.size for p in asm.ws.board.image.partitions)
+    # A partition "as large as its contents" (no size) counts as its built image, when
+    # there is one to measure; its contents are not known here.
+    layout = sum(p.size if p.size is not None else _file_size(asm.images / p.image)
+                 if p.image else 0 for p in asm.ws.board.image.partitions)
     if isinstance(exc, OSError):
         what = f"{exc.strerror} writing {exc.filename or 'the disk image'}"
     else:
@@ -363,8 +373,8 @@ def _full_disk_error(asm: _Assembler, exc: BaseException) -> BuildError:
              f"{2 * layout >> 20} MiB) and run the task again")
 
 
-def _build_info(ws: Workspace, project: Project, compiled: dict,
-                sums: list[tuple[str, str]]) -> dict:
+def _build_info(ws: Workspace, project: Project, compiled: dict[str, Any],
+                sums: list[tuple[str, str]]) -> dict[str, Any]:
     try:
         sources = json.loads(ws.paths.sources.read_text())["sources"]
     except (OSError, ValueError, KeyError):

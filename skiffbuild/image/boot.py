@@ -9,14 +9,14 @@ unreliable in nested virtual machines).
 
 from __future__ import annotations
 
+import os
 import selectors
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from skiffbuild.core.errors import BuildError
+from skiffbuild.core.runner import spawn
 
 __all__ = ["BootResult", "boot_disk"]
 
@@ -36,11 +36,7 @@ def boot_disk(image: Path, expect: tuple[str, ...], timeout: float = 180.0,
             "-drive", f"file={image},format=raw,if=virtio,snapshot=on",
             "-nic", "none"]
     started = time.monotonic()
-    try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    except OSError as exc:
-        raise BuildError(f"cannot start qemu-system-x86_64: {exc.strerror}") from None
+    proc = spawn(argv, what=f"boot of {image.name}")
     assert proc.stdout is not None
     lines: list[str] = []
     seen: list[str] = []
@@ -53,7 +49,7 @@ def boot_disk(image: Path, expect: tuple[str, ...], timeout: float = 180.0,
                 if proc.poll() is not None:
                     break
                 continue
-            chunk = proc.stdout.read1(65536)
+            chunk = os.read(proc.stdout.fileno(), 65536)
             if not chunk:
                 break
             buffer += chunk

@@ -16,10 +16,12 @@ import gzip
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from skiffbuild.core.runner import query
 
 __all__ = ["Entry", "compare", "filesystem_of", "list_image"]
 
@@ -33,7 +35,7 @@ class Entry:
     mtime: int
     sha256: str  # of the content (files), of the target (links), empty otherwise
 
-    def metadata(self) -> tuple:
+    def metadata(self) -> tuple[Any, ...]:
         return (self.kind, self.mode, self.owner, self.mtime)
 
 
@@ -106,18 +108,15 @@ def list_image(image: Path, kind: str | None = None) -> dict[str, Entry]:
     with tempfile.TemporaryDirectory(prefix="skiffbuild-inspect-") as tmp:
         dest = Path(tmp) / "root"
         if kind == "squashfs":
-            subprocess.run(["unsquashfs", "-q", "-n", "-d", str(dest), str(image)],
-                           capture_output=True, check=True)
+            query(["unsquashfs", "-q", "-n", "-d", dest, image])
         elif kind == "ext4":
             dest.mkdir()
-            subprocess.run(["debugfs", "-R", f"rdump / {dest}", str(image)],
-                           capture_output=True, check=True)
+            query(["debugfs", "-R", f"rdump / {dest}", image])
             shutil.rmtree(dest / "lost+found", ignore_errors=True)
         elif kind == "vfat":
             dest.mkdir()
-            env = {**os.environ, "MTOOLS_SKIP_CHECK": "1", "TZ": "UTC"}
-            subprocess.run(["mcopy", "-s", "-m", "-n", "-i", str(image), "::/*", str(dest)],
-                           capture_output=True, env=env, check=True)
+            query(["mcopy", "-s", "-m", "-n", "-i", image, "::/*", dest],
+                  extra_env={"MTOOLS_SKIP_CHECK": "1", "TZ": "UTC"})
         else:
             return {}
         return _walk(dest)

@@ -18,16 +18,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from skiffbuild.core.errors import BuildError, SkiffError
 from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.core.project import ENV_PROJECT, Project
+from skiffbuild.core.runner import call, capture, query, quote, tail
 from skiffbuild.image.fsinspect import compare, filesystem_of, list_image
 
 __all__ = ["VARIANTS", "parse_sums", "repro"]
@@ -76,32 +77,27 @@ def _copy_project(project: Project, dest: Path) -> Project:
 
 
 def _build(copy: Project, ws: str, variant: dict[str, str], log: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "TZ"))}
-    env.update({k: v for k, v in variant.items() if k not in ("umask", "hostname")})
-    env[ENV_PROJECT] = str(copy.root)
+    extra = {k: v for k, v in variant.items() if k not in ("umask", "hostname")}
+    extra[ENV_PROJECT] = str(copy.root)
     argv = [sys.executable, "-m", "doit", "-f", str(copy.root / "dodo.py"), "--dir",
             str(copy.root), f"image:{ws}"]
-    shell = f'umask {variant["umask"]} && exec "$@"'
     if "hostname" in variant and os.geteuid() == 0 and shutil.which("unshare"):
-        shell = f'hostname {variant["hostname"]} && {shell}'
-        argv = ["unshare", "--uts", "sh", "-c", shell, "sh", *argv]
-    else:
-        argv = ["sh", "-c", shell, "sh", *argv]
-    with open(log, "w") as out:
-        status = subprocess.run(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, check=False).returncode
+        argv = ["unshare", "--uts", "sh", "-c", f'hostname {variant["hostname"]} && exec "$@"',
+                "sh", *argv]
+    status = call(argv, extra_env=extra, unset=("LC_*", "LANG*", "TZ*"),
+                  umask=int(variant["umask"], 8), output=log, what=f"repro: build of {ws}")
     if status != 0:
-        tail = "\n".join(f"  | {line}" for line in log.read_text().splitlines()[-15:])
-        raise BuildError(f"repro: build of {ws} in {copy.root} failed:\n{tail}\n  log: {log}")
+        raise BuildError(f"repro: build of {ws} in {copy.root} failed:\n{quote(tail(log, 15))}"
+                         f"\n  log: {log}")
 
 
-def _explain(name: str, a: Path, b: Path, report_dir: Path) -> list[dict]:
+def _explain(name: str, a: Path, b: Path, report_dir: Path) -> list[dict[str, Any]]:
     """Files that differ between two images of one partition (and cpio archives in them)."""
     kind = filesystem_of(a)
     if kind is None:
         return [{"partition": name, "path": None, "kind": "content",
                  "detail": "not a filesystem skiffbuild can read"}]
-    found = []
+    found: list[dict[str, Any]] = []
     list_a, list_b = list_image(a, kind), list_image(b, kind)
     for path, what, detail in compare(list_a, list_b):
         found.append({"partition": name, "path": path, "kind": what, "detail": detail})
@@ -119,33 +115,29 @@ def _explain(name: str, a: Path, b: Path, report_dir: Path) -> list[dict]:
                               "detail": detail})
     if shutil.which("diffoscope"):
         out = report_dir / f"diffoscope-{name}.txt"
-        subprocess.run(["diffoscope", "--text", str(out), str(a), str(b)],
-                       capture_output=True, check=False)
+        capture(["diffoscope", "--text", out, a, b])
         found.append({"partition": name, "path": None, "kind": "diffoscope",
                       "detail": str(out)})
     return found
 
 
 def _extract_member(image: Path, kind: str, member: str, dest: Path) -> None:
-    env = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
     if kind == "vfat":
-        subprocess.run(["mcopy", "-n", "-i", str(image), f"::/{member}", str(dest)],
-                       env=env, capture_output=True, check=True)
+        query(["mcopy", "-n", "-i", image, f"::/{member}", dest],
+              extra_env={"MTOOLS_SKIP_CHECK": "1"})
     elif kind == "ext4":
-        subprocess.run(["debugfs", "-R", f"dump /{member} {dest}", str(image)],
-                       capture_output=True, check=True)
+        query(["debugfs", "-R", f"dump /{member} {dest}", image])
     elif kind == "squashfs":
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run(["unsquashfs", "-q", "-n", "-d", f"{tmp}/x", str(image), member],
-                           capture_output=True, check=True)
+            query(["unsquashfs", "-q", "-n", "-d", f"{tmp}/x", image, member])
             shutil.copyfile(f"{tmp}/x/{member}", dest)
 
 
 def repro(project: Project, ws: str, *, against: Path | None = None,
-          echo: Callable[[str], None] = print) -> tuple[bool, dict]:
+          echo: Callable[[str], None] = print) -> tuple[bool, dict[str, Any]]:
     """Returns (identical, report). The report is also written as JSON."""
     base = project.cache / "repro" / ws
-    report_dir = project.workspace(ws).root / "repro"
+    report_dir = project.workspace(ws).repro
     report_dir.mkdir(parents=True, exist_ok=True)
     published: dict[str, str] | None = None
     if against is not None:
@@ -161,20 +153,20 @@ def repro(project: Project, ws: str, *, against: Path | None = None,
         echo(f"repro:{ws}: build {name} in {copy.root} ({VARIANTS[name]})")
         _build(copy, ws, VARIANTS[name], report_dir / f"build-{name}.log")
         echo(f"repro:{ws}: build {name} done in {time.time() - started:.0f}s")
-        sums[name] = parse_sums((copy.workspace(ws).root / "image" / "SHA256SUMS").read_text())
+        sums[name] = parse_sums(copy.workspace(ws).sums.read_text())
         time.sleep(1)  # the second build starts at another second
     other = published if published is not None else sums["b"]
-    artifacts = [{"name": n, "a": sums["a"].get(n), "b": other.get(n),
+    artifacts: list[dict[str, Any]] = [{"name": n, "a": sums["a"].get(n), "b": other.get(n),
                   "same": sums["a"].get(n) == other.get(n)}
                  for n in sorted(set(sums["a"]) | set(other))]
     identical = all(item["same"] for item in artifacts)
-    differences: list[dict] = []
+    differences: list[dict[str, Any]] = []
     for item in artifacts:
         if item["same"] or not item["name"].startswith("partitions/"):
             continue
-        image_a = base / "a" / "workspaces" / ws / "image" / item["name"]
+        image_a = Project(base / "a").workspace(ws).image_dir / item["name"]
         image_b = (against.parent / item["name"] if against is not None
-                   else base / "b" / "workspaces" / ws / "image" / item["name"])
+                   else Project(base / "b").workspace(ws).image_dir / item["name"])
         part = Path(item["name"]).stem
         if image_a.is_file() and image_b.is_file():
             differences += _explain(part, image_a, image_b, report_dir)

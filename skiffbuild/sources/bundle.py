@@ -40,11 +40,11 @@ import json
 import os
 import shutil
 import stat
-import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from skiffbuild.buildroot import checkout
 from skiffbuild.buildroot.hashes import Expected, MultiHasher
@@ -52,6 +52,7 @@ from skiffbuild.buildroot.showinfo import Source
 from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.fsutil import atomic_open, sha256_file
 from skiffbuild.core.project import Project
+from skiffbuild.core.runner import git
 from skiffbuild.model.plan import Workspace
 from skiffbuild.sources.dlcache import DownloadCache, mismatches
 from skiffbuild.sources.signing import SIGNATURE_SIZE, public_key, sign, verify
@@ -73,27 +74,17 @@ _MANIFEST_DEPTH = 32
 # bytes of PAX records per member and a few thousand members.
 _EXT_HEADER_MAX = 64 << 10
 _MEMBERS_MAX = 100_000
-_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
-
-
-def _git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    proc = subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True,
-                          env=_ENV, check=False)
-    if proc.returncode != 0:
-        raise SkiffError(f"git {' '.join(args[:2])} in {repo} failed: "
-                         f"{proc.stderr.decode(errors='replace').strip()[:300]}")
-    return proc.stdout
 
 
 def _commit_pack(mirror: Path, commit: str) -> bytes:
     """A pack with the commit and every object of its tree (no parents)."""
-    listing = _git(mirror, "rev-list", "--objects", "--no-walk", commit)
+    listing = git(mirror, "rev-list", "--objects", "--no-walk", commit).stdout
     ids = b"".join(line.split(b" ", 1)[0] + b"\n" for line in listing.splitlines())
-    return _git(mirror, "pack-objects", "--stdout", stdin=ids)
+    return git(mirror, "pack-objects", "--stdout", input=ids).stdout
 
 
 def export_bundle(ws: Workspace, project: Project, sources: list[Source], dest: Path,
-                  sign_key: Path | None = None) -> dict:
+                  sign_key: Path | None = None) -> dict[str, Any]:
     """Write the archive atomically, signed with ``sign_key`` if given; returns its
     manifest."""
     cache = DownloadCache.of(project)
@@ -280,7 +271,7 @@ def _refuse(archive: Path, why: str) -> SkiffError:
 
 
 def _read_manifest(archive: Path, tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo],
-                   trust: Path | None, allow_unsigned: bool) -> dict:
+                   trust: Path | None, allow_unsigned: bool) -> dict[str, Any]:
     def small(name: str, limit: int) -> bytes | None:
         member = members.get(name)
         if member is None:
@@ -358,7 +349,8 @@ def _check_headers(archive: Path, tar: tarfile.TarFile) -> dict[str, tarfile.Tar
 
 
 def _extract_verified(archive: Path, stage: Path, trust: Path | None = None,
-                      allow_unsigned: bool = True) -> tuple[dict, dict[str, dict[str, str]]]:
+                      allow_unsigned: bool = True,
+                      ) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
     """Check, then stage every member; return the manifest and each member's digests
     (every algorithm Buildroot's .hash files may use)."""
     check_archive_file(archive)
@@ -404,7 +396,7 @@ def _extract_verified(archive: Path, stage: Path, trust: Path | None = None,
 
 def _tree_hashes(repo: Path, commit: str) -> dict[str, list[Expected]]:
     """File name -> every hash line for it in the ``.hash`` files of ``commit``'s tree."""
-    listing = _git(repo, "ls-tree", "-r", "-z", commit).split(b"\0")
+    listing = git(repo, "ls-tree", "-r", "-z", commit).stdout.split(b"\0")
     blobs: list[tuple[str, str]] = []
     for line in listing:
         if not line:
@@ -415,8 +407,7 @@ def _tree_hashes(repo: Path, commit: str) -> dict[str, list[Expected]]:
     out: dict[str, list[Expected]] = {}
     if not blobs:
         return out
-    batch = _git(repo, "cat-file", "--batch", stdin="".join(f"{b}\n" for _, b in blobs)
-                 .encode())
+    batch = git(repo, "cat-file", "--batch", input="".join(f"{b}\n" for _, b in blobs)).stdout
     offset = 0
     for path, _ in blobs:
         header_end = batch.index(b"\n", offset)
@@ -431,7 +422,7 @@ def _tree_hashes(repo: Path, commit: str) -> dict[str, list[Expected]]:
     return out
 
 
-def _check_sources(archive: Path, manifest: dict, digests: dict[str, dict[str, str]],
+def _check_sources(archive: Path, manifest: dict[str, Any], digests: dict[str, dict[str, str]],
                    tree: dict[str, list[Expected]],
                    expected: Mapping[str, tuple[Expected, ...]] | None) -> None:
     """Every dl/ member against the pinned tree's .hash files and the workspace's hashes."""
@@ -480,7 +471,7 @@ def _layer_hashes(project: Project) -> dict[str, list[Expected]]:
     return out
 
 
-def _check_unsigned(archive: Path, project: Project, manifest: dict,
+def _check_unsigned(archive: Path, project: Project, manifest: dict[str, Any],
                     digests: dict[str, dict[str, str]], tree: dict[str, list[Expected]]) -> None:
     """An unsigned archive for a workspace not configured here: only the project's own
     pin and files some .hash file lists (the pinned tree's, checked already, or a
@@ -514,28 +505,27 @@ def _check_unsigned(archive: Path, project: Project, manifest: dict,
 
 def _load_commit(project: Project, pack: Path, url: str, commit: str, tag: str | None) -> None:
     mirror = checkout.mirror_dir(project.cache, url)
-    if mirror.is_dir() and subprocess.run(
-            ["git", "-C", str(mirror), "cat-file", "-e", f"{commit}^{{commit}}"],
-            capture_output=True, env=_ENV, check=False).returncode == 0:
+    if mirror.is_dir() and git(mirror, "cat-file", "-e", f"{commit}^{{commit}}",
+                               check=False).ok:
         return
     if not mirror.is_dir():
         mirror.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "init", "-q", "--bare", str(mirror)], check=True, env=_ENV)
-    _git(mirror, "index-pack", "--stdin", "--fix-thin", stdin=pack.read_bytes())
+        git(None, "init", "-q", "--bare", str(mirror))
+    git(mirror, "index-pack", "--stdin", "--fix-thin", input=pack.read_bytes())
     # Only this commit, not its parents: mark it as a shallow boundary.
     with open(mirror / "shallow", "a") as f:
         f.write(commit + "\n")
     # A branch, so that clones from this (shallow) mirror carry the commit.
-    _git(mirror, "update-ref", f"refs/heads/skiffbuild/pin-{commit}", commit)
-    _git(mirror, "update-ref", f"refs/skiffbuild/pins/{commit}", commit)
+    git(mirror, "update-ref", f"refs/heads/skiffbuild/pin-{commit}", commit)
+    git(mirror, "update-ref", f"refs/skiffbuild/pins/{commit}", commit)
     if tag:
         with contextlib.suppress(SkiffError):
-            _git(mirror, "update-ref", f"refs/tags/{tag}", commit)
+            git(mirror, "update-ref", f"refs/tags/{tag}", commit)
 
 
 def import_bundle(archive: Path, project: Project, *, trust: Path | None = None,
                   allow_unsigned: bool = False,
-                  expected: Mapping[str, tuple[Expected, ...]] | None = None) -> dict:
+                  expected: Mapping[str, tuple[Expected, ...]] | None = None) -> dict[str, Any]:
     """Verify the whole archive (see the module's description), then load its commit
     and sources into the cache. ``expected``: relpath -> the workspace's hashes."""
     if trust is not None:
@@ -551,10 +541,10 @@ def import_bundle(archive: Path, project: Project, *, trust: Path | None = None,
             raise _refuse(archive, "no Buildroot pack")
         # The commit id is the hash of its content: check the pack really holds it.
         check = stage / "check.git"
-        subprocess.run(["git", "init", "-q", "--bare", str(check)], check=True, env=_ENV)
+        git(None, "init", "-q", "--bare", str(check))
         try:
-            _git(check, "index-pack", "--stdin", stdin=pack.read_bytes())
-            _git(check, "cat-file", "-e", f"{pin['commit']}^{{tree}}")
+            git(check, "index-pack", "--stdin", input=pack.read_bytes())
+            git(check, "cat-file", "-e", f"{pin['commit']}^{{tree}}")
         except SkiffError:
             raise _refuse(archive, f"the Buildroot pack does not hold commit {pin['commit']}") \
                 from None

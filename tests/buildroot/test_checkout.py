@@ -156,7 +156,7 @@ def test_second_call_does_no_git_work_and_works_offline(
     def no_git(*args: object, **kwargs: object) -> None:
         raise AssertionError("git was run")
 
-    monkeypatch.setattr(gitpython.Git, "execute", no_git)
+    monkeypatch.setattr(co, "git", no_git)
     monkeypatch.setattr(co, "update_mirror", no_git)
     assert co.checkout(pin, cache, MirrorMap()) == tree
     assert (mirror.stat().st_mtime_ns, (mirror / "FETCH_HEAD").stat().st_mtime_ns) == before
