@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from skiffbuild.core.errors import EXIT_BUILD, EXIT_INTERNAL, BuildError, SkiffError, printable
-from skiffbuild.core.project import ENV_OFFLINE, ENV_QUIET, Project
+from skiffbuild.core.errors import EXIT_BUILD, EXIT_INTERNAL, SkiffError, printable
+from skiffbuild.core.project import Project
+from skiffbuild.core.settings import VARIABLES, Settings, process_settings
 from skiffbuild.model.plan import Plan, load_plan
 
 __all__ = ["main"]
@@ -73,8 +73,8 @@ def _print_chain(plan: Plan, workspace: str) -> None:
             print(f"  {layer_name}/{command.name}  {printable(command.description)}")
 
 
-def cmd_layers(args: argparse.Namespace) -> int:
-    plan = load_plan(Project.discover(), [args.workspace] if args.workspace else None)
+def cmd_layers(args: argparse.Namespace, settings: Settings) -> int:
+    plan = load_plan(_project(settings), [args.workspace] if args.workspace else None)
     if args.workspace:
         _print_chain(plan, args.workspace)
     else:
@@ -82,25 +82,44 @@ def cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_doit(tasks: list[str]) -> int:
+def _project(settings: Settings) -> Project:
+    return Project.discover(environ=settings.environ)
+
+
+class _Stop(Exception):
+    """The command is over with this exit status; what went wrong is printed already."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _run_doit(settings: Settings, tasks: list[str]) -> None:
+    """Run doit in this process with ``settings``; a failure stops the command with
+    doit's exit status (the tasks have said what failed)."""
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
-    from skiffbuild.engine import tasks as task_module
+    from skiffbuild.engine.tasks import doit_tasks
 
     # doit's progress goes to stderr: stdout is for this command's own output (--json).
-    return DoitMain(ModuleTaskLoader(task_module), config_filenames=(),
-                    extra_config={"GLOBAL": {"outfile": sys.stderr}}).run(tasks)
+    try:
+        status = DoitMain(ModuleTaskLoader(doit_tasks(settings)), config_filenames=(),
+                          extra_config={"GLOBAL": {"outfile": sys.stderr}}).run(tasks)
+    except SystemExit as exc:  # the reporter's exit status for a user error or a bug
+        status = exc.code if isinstance(exc.code, int) else EXIT_BUILD
+    if status:
+        raise _Stop(status)
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from skiffbuild.buildroot.showinfo import workspace_sources
     from skiffbuild.sources.audit import GAP_HINT, workspace_gaps
 
-    project = Project.discover()
+    project = _project(settings)
     plan = load_plan(project, args.workspaces or None)
     names = args.workspaces or sorted(plan.workspaces)
-    _configured(names)
+    _configured(settings, names)
     total = unhashed = 0
     for name in names:
         ws = plan.workspaces[name]
@@ -131,26 +150,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configured(names: list[str]) -> Plan:
+def _configured(settings: Settings, names: list[str]) -> Plan:
     """Load the plan and bring config:<ws> up to date for ``names`` (quietly)."""
-    plan = load_plan(Project.discover(), names)
-    os.environ[ENV_QUIET] = "1"
-    try:
-        status = _run_doit([f"config:{name}" for name in names])
-    finally:
-        del os.environ[ENV_QUIET]
-    if status != 0:
-        raise BuildError(f"configuring {', '.join(names)} failed")
+    plan = load_plan(_project(settings), names)
+    _run_doit(settings.replace(quiet=True), [f"config:{name}" for name in names])
     return plan
 
 
-def cmd_sources(args: argparse.Namespace) -> int:
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from skiffbuild.buildroot.showinfo import workspace_sources
     from skiffbuild.sources.dlcache import DownloadCache
 
     if args.offline:
-        os.environ[ENV_OFFLINE] = "1"
-    plan = _configured([args.workspace])
+        settings = settings.replace(offline=True)
+    plan = _configured(settings, [args.workspace])
     ws = plan.workspaces[args.workspace]
     cache = DownloadCache.of(plan.project)
     rows = []
@@ -171,11 +184,11 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from skiffbuild.buildroot.showinfo import workspace_sources
     from skiffbuild.sources.bundle import export_bundle
 
-    plan = _configured([args.workspace])
+    plan = _configured(settings, [args.workspace])
     ws = plan.workspaces[args.workspace]
     manifest = export_bundle(ws, plan.project, workspace_sources(ws, plan.project), args.file,
                              sign_key=args.sign)
@@ -186,7 +199,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configured_hashes(project: Project, workspace: object) -> dict | None:
+def _configured_hashes(project: Project, workspace: object) -> dict[str, Any] | None:
     """relpath -> the hashes show-info gives, when ``workspace`` is configured here
     (its .config and pinned tree exist); None otherwise (nothing is configured by
     an import)."""
@@ -215,10 +228,10 @@ def _bundle_workspace(archive: Path) -> object:
     return bundle_workspace(archive)
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from skiffbuild.sources.bundle import import_bundle
 
-    project = Project.discover()
+    project = _project(settings)
     expected = _configured_hashes(project, _bundle_workspace(args.file))
     manifest = import_bundle(args.file, project, trust=args.trust,
                              allow_unsigned=args.allow_unsigned, expected=expected)
@@ -231,29 +244,30 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_pin(args: argparse.Namespace) -> int:
+def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
     from skiffbuild.release.pin import pin
 
-    pin(Project.discover(), args.ref, pin_name=args.pin, allow_branch=args.allow_branch)
+    pin(_project(settings), args.ref, pin_name=args.pin,
+        allow_branch=args.allow_branch, environ=settings.environ)
     return 0
 
 
-def cmd_lock(args: argparse.Namespace) -> int:
+def cmd_lock(args: argparse.Namespace, settings: Settings) -> int:
     from skiffbuild.buildroot.showinfo import query_overrides, workspace_sources
     from skiffbuild.sources.lockfile import LOCK_NAME, check_lock, lock_for, read_lock, write_lock
 
-    names = args.workspaces or sorted(load_plan(Project.discover()).workspaces)
+    names = args.workspaces or sorted(load_plan(_project(settings)).workspaces)
     if not names:
         raise SkiffError("the project has no workspaces (manifests/boards/*.yaml) to lock")
-    plan = _configured(names)
+    plan = _configured(settings, names)
     if not args.check and read_lock(plan.project) is not None:
         # With a lock present sources:<ws> refuses what it does not list: recording
         # (after review) fetches those sources itself, verified by their .hash files.
         from skiffbuild.sources.download import ConsoleReporter, fetch_for_review, settings_from_env
 
-        settings = settings_from_env(os.environ)
+        fetch = settings_from_env(settings.environ, offline=settings.offline)
         for name in names:
-            fetch_for_review(plan.workspaces[name], plan.project, settings,
+            fetch_for_review(plan.workspaces[name], plan.project, fetch,
                              ConsoleReporter(lambda line: print(line, file=sys.stderr)))
     current = {name: lock_for(plan.workspaces[name], plan.project,
                               workspace_sources(plan.workspaces[name], plan.project),
@@ -275,9 +289,9 @@ def cmd_lock(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """A layer command (SkiffOS's cmd/<layer>/<command>) with the workspace's context."""
-    plan = load_plan(Project.discover(), [args.workspace])
+    plan = load_plan(_project(settings), [args.workspace])
     ws = plan.workspaces[args.workspace]
     layer_name, _, command_name = args.command_name.rpartition("/")
     commands = {(la.name, c.name): (la, c) for la in ws.chain for c in la.commands}
@@ -289,57 +303,65 @@ def cmd_run(args: argparse.Namespace) -> int:
     argv = list(command.run)
     if "/" in argv[0] and not Path(argv[0]).is_absolute():
         argv[0] = str(layer.path / argv[0])
-    image = ws.paths.root / "image" / f"{ws.name}.img"
-    env = {**os.environ, "SKIFFBUILD_WORKSPACE": ws.name, "SKIFFBUILD_LAYER": layer.name,
+    image = ws.paths.disk
+    env = {"SKIFFBUILD_WORKSPACE": ws.name, "SKIFFBUILD_LAYER": layer.name,
            "SKIFFBUILD_LAYER_DIR": str(layer.path), "SKIFFBUILD_IMAGE": str(image),
-           "SKIFFBUILD_IMAGES_DIR": str(ws.paths.output / "images")}
+           "SKIFFBUILD_IMAGES_DIR": str(ws.paths.images)}
+    from skiffbuild.core.errors import BuildError
+    from skiffbuild.core.runner import call
+
     try:
-        return subprocess.run([*argv, *args.args], cwd=layer.path, env=env,
-                              check=False).returncode
-    except OSError as exc:
-        raise SkiffError(f"cannot run {argv[0]}: {exc.strerror}") from None
+        return call([*argv, *args.args], cwd=layer.path, extra_env=env, what=args.command_name)
+    except BuildError as exc:  # the layer's command is missing: the user's to fix
+        raise SkiffError(exc.message) from None
 
 
-def cmd_repro(args: argparse.Namespace) -> int:
+def cmd_repro(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 identical, 1 different, 2 usage or input error."""
     from skiffbuild.release.repro import repro
 
-    project = Project.discover()
+    project = _project(settings)
     plan = load_plan(project, [args.workspace])
-    _run_doit([f"sources:{args.workspace}"])  # fill the shared cache once, before both builds
+    # Fill the shared cache once, before both builds.
+    _run_doit(settings, [f"sources:{args.workspace}"])
     identical, _ = repro(plan.project, args.workspace, against=args.against)
     return 0 if identical else 1
 
 
-def cmd_nightly(args: argparse.Namespace) -> int:
+def cmd_nightly(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 when every board was identical, 1 otherwise."""
     from skiffbuild.release.nightly import run_nightly
     from skiffbuild.release.repro import repro
 
-    project = Project.discover()
+    project = _project(settings)
     plan = load_plan(project, args.workspaces or None)
     names = args.workspaces or sorted(plan.workspaces)
-    _run_doit([f"sources:{name}" for name in names])
+    _run_doit(settings, [f"sources:{name}" for name in names])
     record = run_nightly(plan.project, args.results, names, repro, date=args.date)
     print((args.results / "summary.txt").read_text(), end="")
     return 0 if all(b["verdict"] == "identical" for b in record["boards"].values()) else 1
 
 
-def cmd_tryout(args: argparse.Namespace) -> int:
+def cmd_tryout(args: argparse.Namespace, settings: Settings) -> int:
     from skiffbuild.app.tryout import run_tryout
 
-    status = run_tryout(Project.discover(), args.workspaces or ["qemu-x86_64"], args.tasks)
+    status = run_tryout(_project(settings), args.workspaces or ["qemu-x86_64"],
+                        args.tasks)
     return 0 if status == 0 else EXIT_BUILD
 
 
-def cmd_testtree(args: argparse.Namespace) -> int:
+def cmd_testtree(args: argparse.Namespace, settings: Settings) -> int:
     from skiffbuild.app.testtree import main as testtree_main
 
     return testtree_main([str(args.path)])
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="skiffbuild", description=__doc__.split("\n\n")[0])
+    width = max(len(v.name) for v in VARIABLES)
+    top = argparse.ArgumentParser(
+        prog="skiffbuild", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="environment:\n" + "\n".join(f"  {v.name:<{width}}  {v.help}" for v in VARIABLES))
     sub = top.add_subparsers(dest="command", required=True)
     p = sub.add_parser("layers", help="list layers, or a workspace's resolved chain")
     p.add_argument("workspace", nargs="?")
@@ -412,7 +434,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "tasks", ()) is None:
         args.tasks = ["image"]
     try:
-        return args.func(args)
+        # Read once; every command gets it (no command changes os.environ to talk to doit).
+        settings = process_settings(None if argv is None else list(argv))
+        return args.func(args, settings)
+    except _Stop as stop:
+        return stop.status
     except SkiffError as exc:
         print(exc.render(), file=sys.stderr)
         return exc.exit_status

@@ -23,10 +23,11 @@ from pathlib import Path
 import yaml
 
 from skiffbuild.core.errors import Problem, ProblemsError, SkiffError
+from skiffbuild.core.settings import ENV_MIRRORS
 
 __all__ = ["ENV_VAR", "MirrorMap", "is_url", "load_mirror_map", "normalise_url"]
 
-ENV_VAR = "SKIFFBUILD_MIRRORS"
+ENV_VAR = ENV_MIRRORS
 
 _STR_TAG = "tag:yaml.org,2002:str"
 # scheme://... or git's scp-like user@host:path; everything else is a local path.
@@ -54,10 +55,9 @@ class MirrorMap:
     source: Path | None = None  # the YAML file it came from, for messages
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> MirrorMap:
+    def from_env(cls, environ: Mapping[str, str]) -> MirrorMap:
         """The map named by ``SKIFFBUILD_MIRRORS``; empty when it is unset or empty."""
-        env = os.environ if environ is None else environ
-        value = env.get(ENV_VAR, "").strip()
+        value = environ.get(ENV_VAR, "").strip()
         if not value:
             return cls()
         return load_mirror_map(Path(value).expanduser(), from_env=True)

@@ -112,7 +112,7 @@ def recorded_overrides(ws: Workspace) -> dict[str, Path]:
 
 
 def _state(ws: Workspace) -> Path:
-    return ws.paths.root / "state" / "overrides.json"
+    return ws.paths.state / "overrides.json"
 
 
 def _digests(overrides: Mapping[str, Path]) -> dict[str, dict[str, str]]:

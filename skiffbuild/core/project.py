@@ -3,39 +3,35 @@
 All generated things go under two git-ignored directories: ``cache/``
 (git mirrors, Buildroot trees, downloads, task state) and
 ``workspaces/<ws>/`` (merged configuration and Buildroot's ``O=``).
-The environment variables that change where skiffbuild looks are read here
-and nowhere else.
+The environment variables that change where skiffbuild looks
+(``SKIFFBUILD_PROJECT``, ``SKIFFBUILD_LAYER_PATH``) are interpreted here, from the
+settings' environment (``core.settings``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from skiffbuild.core.errors import SkiffError
+from skiffbuild.core.settings import (
+    ENV_DOWNLOAD_LIMIT,
+    ENV_JOBS,
+    ENV_LAYER_PATH,
+    ENV_MAKE_ARGS,
+    ENV_MIRRORS,
+    ENV_OFFLINE,
+    ENV_PRIMARY_SITE,
+    ENV_PROJECT,
+    ENV_QUIET,
+    ENV_STRICT,
+    flag,
+)
 
 __all__ = ["ENV_DOWNLOAD_LIMIT", "ENV_JOBS", "ENV_LAYER_PATH", "ENV_MAKE_ARGS", "ENV_MIRRORS",
            "ENV_OFFLINE", "ENV_PRIMARY_SITE",
            "ENV_PROJECT", "ENV_QUIET", "ENV_STRICT", "Project", "WorkspacePaths", "flag"]
-
-ENV_PROJECT = "SKIFFBUILD_PROJECT"
-ENV_LAYER_PATH = "SKIFFBUILD_LAYER_PATH"
-ENV_MIRRORS = "SKIFFBUILD_MIRRORS"
-ENV_OFFLINE = "SKIFFBUILD_OFFLINE"  # never touch the network
-ENV_PRIMARY_SITE = "SKIFFBUILD_PRIMARY_SITE"  # tried before the packages' own sites
-ENV_JOBS = "SKIFFBUILD_DOWNLOAD_JOBS"  # downloads at once (default 4)
-ENV_DOWNLOAD_LIMIT = "SKIFFBUILD_DOWNLOAD_LIMIT_MB"  # size cap of an unlocked download
-ENV_MAKE_ARGS = "SKIFFBUILD_MAKE_ARGS"  # extra make arguments for compile (debugging, tests)
-ENV_STRICT = "SKIFFBUILD_STRICT"  # config:<ws> fails on findings
-ENV_QUIET = "SKIFFBUILD_QUIET_FINDINGS"  # set by `skiffbuild check`, which prints them itself
-
-
-def flag(environ: Mapping[str, str], name: str) -> bool:
-    """An on/off environment switch: set and not "0" means on."""
-    return environ.get(name, "") not in ("", "0")
-
 
 @dataclass(frozen=True)
 class WorkspacePaths:
@@ -73,6 +69,40 @@ class WorkspacePaths:
         """Validation findings of the last configuration, as JSON."""
         return self.config / "check.json"
 
+    @property
+    def state(self) -> Path:
+        """The workspace lock, completion records and what each stage recorded."""
+        return self.root / "state"
+
+    @property
+    def compile_record(self) -> Path:
+        """What compile:<ws> built: the tree, toolchain, host tools and image digests."""
+        return self.state / "compile.json"
+
+    @property
+    def images(self) -> Path:
+        """Buildroot's own images (``BINARIES_DIR``)."""
+        return self.output / "images"
+
+    @property
+    def image_dir(self) -> Path:
+        """What image:<ws> assembles: the disk image, partitions, SHA256SUMS."""
+        return self.root / "image"
+
+    @property
+    def disk(self) -> Path:
+        return self.image_dir / f"{self.root.name}.img"
+
+    @property
+    def sums(self) -> Path:
+        """SHA256SUMS of the assembled image, written last."""
+        return self.image_dir / "SHA256SUMS"
+
+    @property
+    def repro(self) -> Path:
+        """The last reproducibility report."""
+        return self.root / "repro"
+
 
 @dataclass(frozen=True)
 class Project:
@@ -80,9 +110,10 @@ class Project:
     layer_path: tuple[Path, ...] = ()  # extra layer roots, before the built-in layers/
 
     @classmethod
-    def discover(cls, start: Path | None = None,
-                 environ: Mapping[str, str] | None = None) -> Project:
-        env = os.environ if environ is None else environ
+    def discover(cls, start: Path | None = None, *, environ: Mapping[str, str]) -> Project:
+        """The project around ``start`` (default: the current directory), or the one
+        ``SKIFFBUILD_PROJECT`` names; ``SKIFFBUILD_LAYER_PATH`` adds layer roots."""
+        env = environ
         if env.get(ENV_PROJECT):
             root = Path(env[ENV_PROJECT]).expanduser().resolve()
             if not (root / "manifests").is_dir():

@@ -37,9 +37,8 @@ import json
 import os
 import re
 import socket
-import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,7 @@ _STARTED_NS = time.time_ns()
 
 
 def record_path(paths: WorkspacePaths, stage: str) -> Path:
-    return paths.root / "state" / "done" / f"{stage}.json"
+    return paths.state / "done" / f"{stage}.json"
 
 
 def inputs_digest(files: Iterable[str | Path], facts: Any) -> str:
@@ -70,14 +69,16 @@ def inputs_digest(files: Iterable[str | Path], facts: Any) -> str:
     return digest_text(*parts)
 
 
-def _holder(task: str) -> str:
+def _holder(task: str, command: Sequence[str]) -> str:
     return (f"{task} in pid {os.getpid()} on {socket.gethostname()} since "
-            f"{time.strftime('%H:%M:%S')}: {' '.join(sys.argv[:6])}")
+            f"{time.strftime('%H:%M:%S')}: {' '.join(command[:6])}")
 
 
 def guarded(task: str, paths: WorkspacePaths, files: Iterable[str | Path], facts: Any,
-            work: Callable[[], None], echo: Callable[[str], None]) -> None:
-    """Run ``work`` for ``task`` under the workspace lock, with its completion record."""
+            work: Callable[[], None], echo: Callable[[str], None],
+            command: Sequence[str] = ()) -> None:
+    """Run ``work`` for ``task`` under the workspace lock, with its completion record;
+    ``command`` (the run's command line) tells a waiting run who holds the lock."""
     stage = task.split(":", 1)[0]
     record = record_path(paths, stage)
     files = list(files)
@@ -87,7 +88,7 @@ def guarded(task: str, paths: WorkspacePaths, files: Iterable[str | Path], facts
              + ("" if _alive(holder) else
                 " (that process is gone; a command it started still runs)"))
 
-    with locked(paths.root / "state" / ".lock", _holder(task), waiting, inherit=True):
+    with locked(paths.state / ".lock", _holder(task, command), waiting, inherit=True):
         digest = inputs_digest(files, facts)
         if _fresh_record(record, digest):
             echo(f"{task}: already done by another run, with the same inputs")
@@ -132,7 +133,7 @@ class OutputRecord:
 
 
 def output_record_path(paths: WorkspacePaths) -> Path:
-    return paths.root / "state" / "output.json"
+    return paths.state / "output.json"
 
 
 def read_output_record(paths: WorkspacePaths) -> OutputRecord | None:

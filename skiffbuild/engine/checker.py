@@ -9,6 +9,8 @@ otherwise compares sha256 of the content.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 from doit.dependency import FileChangedChecker
 
@@ -18,16 +20,16 @@ __all__ = ["ContentChecker"]
 
 
 class ContentChecker(FileChangedChecker):
-    def check_modified(self, file_path: str, file_stat: os.stat_result, state: list) -> bool:
+    def check_modified(self, file_path: str, file_stat: os.stat_result, state: list[Any]) -> bool:
         fast, digest = state[:4], state[4]
         if stat_key(file_stat) == list(fast):
             return False
         if file_stat.st_size != fast[2]:
             return True
-        return digest != sha256_file(file_path)
+        return digest != sha256_file(Path(file_path))
 
-    def get_state(self, dep: str, current_state: list | None) -> list | None:
+    def get_state(self, dep: str, current_state: list[Any] | None) -> list[Any] | None:
         stat = os.stat(dep)
         if current_state and stat_key(stat) == list(current_state[:4]):
             return None
-        return [*stat_key(stat), sha256_file(dep)]
+        return [*stat_key(stat), sha256_file(Path(dep))]

@@ -8,7 +8,10 @@ Anywhere else (CI logs, a pipe) every status change is one plain line
 prefixed by its task, which reads well in a log and greps well.
 
 ``SkiffReporter`` is doit's console reporter routed through the board. It
-also tells the CPU budget how many Buildroot builds the run selected.
+also tells the run's CPU budget how many Buildroot builds the run selected, and
+it turns the failures skiffbuild has already explained (``ReportedFailure``)
+into the run's exit status without doit's "TaskFailed - taskid:…" noise:
+1 for a build failure, 2 for a user error, 3 for a bug.
 """
 
 from __future__ import annotations
@@ -20,18 +23,34 @@ import threading
 import time
 from typing import Any, TextIO
 
+from doit.exceptions import TaskFailed
 from doit.reporter import ConsoleReporter
 
-from skiffbuild.engine import budget
+from skiffbuild.core.errors import EXIT_BUILD
+from skiffbuild.core.settings import Settings
+from skiffbuild.engine.budget import CpuBudget
 
-__all__ = ["SkiffReporter", "StatusBoard", "board"]
+__all__ = ["ReportedFailure", "SkiffReporter", "StatusBoard", "board", "reporter_for"]
+
+
+class ReportedFailure(TaskFailed):
+    """A task failure whose message skiffbuild has printed already, and the exit status
+    it means. An action returns it (doit's own channel for a failure, which also
+    crosses from a worker process of ``doit -P process``)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"failed (exit status {status})")
+        self.status = status
+
+    def __reduce__(self) -> tuple[type[ReportedFailure], tuple[int]]:
+        return (ReportedFailure, (self.status,))
 
 
 class StatusBoard:
-    def __init__(self, stream: TextIO, live: bool | None = None) -> None:
+    def __init__(self, stream: TextIO, live: bool | None = None, term: str = "dumb") -> None:
         self.stream = stream
         if live is None:
-            live = stream.isatty() and os.environ.get("TERM", "dumb") != "dumb"
+            live = stream.isatty() and term != "dumb"
         self.live = live
         self.pid = os.getpid()
         self._lock = threading.Lock()
@@ -99,19 +118,24 @@ def board() -> StatusBoard:
 
 
 class SkiffReporter(ConsoleReporter):
-    """doit's console output, through the status board when it is live."""
+    """doit's console output, through the status board when it is live.
+
+    doit makes the reporter from its class; ``reporter_for()`` gives it a class bound to
+    the run's settings and CPU budget."""
 
     desc = "console output with a status line per workspace"
+    settings: Settings = Settings()
+    budget: CpuBudget | None = None
 
     def __init__(self, outstream: TextIO, options: dict[str, Any]) -> None:
         global _current
         super().__init__(outstream, options)
         # Worker processes (doit -P process) cannot draw on this process's board.
         self.board = _current = StatusBoard(
-            sys.stderr,
-            live=False if budget.doit_option(sys.argv, "-P", "--parallel-type") == "process"
-            else None)
+            sys.stderr, live=False if self.settings.process_pool else None,
+            term=self.settings.get("TERM", "dumb"))
         self.through_board = self.board.live and getattr(outstream, "isatty", lambda: False)()
+        self.status = 0  # the worst ReportedFailure's exit status
 
     def write(self, text: str) -> None:
         if self.through_board:
@@ -120,7 +144,8 @@ class SkiffReporter(ConsoleReporter):
             super().write(text)
 
     def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
-        budget.note_concurrent_builds(_selected_builds(tasks, selected_tasks))
+        if self.budget is not None:
+            self.budget.selected(_selected_builds(tasks, selected_tasks))
 
     def execute_task(self, task: Any) -> None:
         super().execute_task(task)
@@ -132,16 +157,23 @@ class SkiffReporter(ConsoleReporter):
 
     def add_failure(self, task: Any, fail: Any) -> None:
         self._finished(task, "FAILED")
-        super().add_failure(task, fail)
+        if isinstance(fail, ReportedFailure):
+            # The action printed the error; doit's repetition would only add noise.
+            self.status = max(self.status, fail.status)
+        else:
+            self.status = max(self.status, EXIT_BUILD)
+            super().add_failure(task, fail)
 
     def skip_uptodate(self, task: Any) -> None:
         super().skip_uptodate(task)
-        if task.name.startswith("compile:"):
-            budget.note_build_settled(task.name)
+        self._settled(task)
+
+    def _settled(self, task: Any) -> None:
+        if task.name.startswith("compile:") and self.budget is not None:
+            self.budget.settled(task.name)
 
     def _finished(self, task: Any, text: str) -> None:
-        if task.name.startswith("compile:"):
-            budget.note_build_settled(task.name)
+        self._settled(task)
         self._show(task, text)
 
     def _show(self, task: Any, text: str) -> None:
@@ -155,6 +187,15 @@ class SkiffReporter(ConsoleReporter):
         self.board.clear()
         _current = None
         super().complete_run()
+        if self.status > EXIT_BUILD:
+            # doit would exit 1 for any failed task; a user error (2) or a bug (3) says
+            # more. doit has closed its state database before it calls this.
+            raise SystemExit(self.status)
+
+
+def reporter_for(settings: Settings, budget: CpuBudget) -> type[SkiffReporter]:
+    """The reporter class of one run (doit instantiates it itself)."""
+    return type("SkiffReporter", (SkiffReporter,), {"settings": settings, "budget": budget})
 
 
 def _selected_builds(tasks: dict[str, Any], selected: list[str]) -> int:

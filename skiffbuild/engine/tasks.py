@@ -1,20 +1,26 @@
 """doit task creators: they translate plans into task dicts and hold no logic.
 
-``dodo.py`` at the project root re-exports this module, so ``doit list``,
-``doit config:pi4`` and ``doit -n 2 image:pi4 image:qemu-x86_64`` work from
-the checkout. Up-to-date checks key on content (``ContentChecker``) and on
-``config_changed`` of the non-file facts of each plan. Every workspace task
-runs under ``state.guarded`` (workspace lock, completion record as a
-target), doit's state is committed task by task (``statedb``), and output
-goes through the per-workspace status board (``progress``).
+``doit_tasks(settings)`` returns the namespace doit loads its tasks from: ``dodo.py``
+at the project root puts it in its globals (``doit list``, ``doit config:pi4``,
+``doit -n 2 image:pi4 image:qemu-x86_64``), and ``skiffbuild check`` hands it to doit
+in-process with settings of its own. Nothing happens at import. Up-to-date checks key
+on content (``ContentChecker``) and on ``config_changed`` of the non-file facts of each
+plan. Every workspace task runs under ``records.guarded`` (workspace lock, completion
+record as a target), doit's state is committed task by task (``doitstate``), and
+output goes through the per-workspace status board (``progress``).
+
+Errors: an action never lets an exception reach doit. A ``SkiffError`` is printed as
+the user's to fix (exit 2), a ``BuildError`` or a full, read-only or forbidden disk as
+a failed build (exit 1), anything else with its traceback as a bug (exit 3); the
+reporter turns that into the run's exit status without doit's own failure report.
 """
 
 from __future__ import annotations
 
 import errno
 import functools
-import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,12 +39,13 @@ from skiffbuild.buildroot.configure import configure
 from skiffbuild.buildroot.mirrors import MirrorMap
 from skiffbuild.buildroot.overrides import OverridesUnchanged
 from skiffbuild.core.codedigest import code_digest
-from skiffbuild.core.errors import BuildError, SkiffError
-from skiffbuild.core.project import ENV_OFFLINE, ENV_QUIET, ENV_STRICT, Project, flag
+from skiffbuild.core.errors import EXIT_BUILD, EXIT_INTERNAL, BuildError, SkiffError
+from skiffbuild.core.project import Project
 from skiffbuild.core.records import guarded, record_path
-from skiffbuild.engine import budget
+from skiffbuild.core.settings import Settings, process_settings
+from skiffbuild.engine.budget import CpuBudget
 from skiffbuild.engine.checker import ContentChecker
-from skiffbuild.engine.progress import SkiffReporter, board
+from skiffbuild.engine.progress import ReportedFailure, board, reporter_for
 from skiffbuild.image.assemble import assemble
 from skiffbuild.model.model import BuildrootPin
 from skiffbuild.model.plan import Plan, Workspace, load_plan
@@ -50,110 +57,13 @@ from skiffbuild.sources.download import (
 )
 from skiffbuild.sources.lockfile import lock_path
 
-__all__ = ["DOIT_CONFIG", "task_compile", "task_config", "task_fetch", "task_image",
-           "task_repro", "task_sources"]
-
-
-
-@functools.cache
-def _plan() -> Plan:
-    try:
-        return load_plan(Project.discover())
-    except SkiffError as exc:
-        # A manifest error is the user's to fix: no traceback, exit 2.
-        print(exc.render(), file=sys.stderr)
-        raise SystemExit(exc.exit_status) from None
-
-
-def _doit_config() -> dict[str, Any]:
-    try:
-        project = Project.discover()
-    except SkiffError as exc:
-        print(exc.render(), file=sys.stderr)
-        raise SystemExit(exc.exit_status) from None
-    project.state_dir.mkdir(parents=True, exist_ok=True)
-    return {
-        # sqlite3 merges concurrent writers instead of failing or losing state
-        # (reference/doit.md, trap c); dbm may silently be dbm.dumb. This one
-        # also commits each task as it finishes (statedb).
-        "backend": "skiff-sqlite3",
-        "dep_file": str(project.state_dir / "doit.sqlite3"),
-        "check_file_uptodate": ContentChecker,
-        "par_type": "thread",
-        "reporter": SkiffReporter,
-        "default_tasks": ["config"],
-    }
-
-
-DOIT_CONFIG = _doit_config()
-
+__all__ = ["doit_tasks"]
 
 _ENVIRONMENT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
-
-def _action(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], bool]:
-    """Run ``fn``; a SkiffError, or a full, read-only or forbidden disk, becomes a
-    readable failure instead of a traceback."""
-
-    def action() -> bool:
-        try:
-            fn(*args, **kwargs)
-        except SkiffError as exc:
-            _echo(exc.render())
-            return False
-        except OSError as exc:
-            # A full or read-only disk, or a permission problem: the machine's state,
-            # not a bug, so a message naming the file rather than a traceback.
-            if exc.errno not in _ENVIRONMENT_ERRNOS:
-                raise
-            where = f" ({exc.filename})" if exc.filename else ""
-            _echo(f"error: {exc.strerror}{where}")
-            return False
-        return True
-
-    action.__name__ = fn.__name__
-    return action
-
-
-def _workspace_task(stage: str, ws: Workspace, fn: Callable[..., None], *,
-                    doc: str, file_dep: list[str], targets: list[str],
-                    facts: Any = None, uptodate: list[Any] | None = None) -> dict[str, Any]:
-    """A task of one workspace: guarded by its lock, with a completion record as a target
-    (``state``); ``facts`` are the non-file inputs (also its ``config_changed``)."""
-    name = f"{stage}:{ws.name}"
-    plan = _plan()
-    work = functools.partial(fn, ws, plan.project)
-    return {
-        "name": ws.name,
-        "doc": doc,
-        "actions": [_action(guarded, name, ws.paths, file_dep, facts, work, _echo)],
-        "file_dep": file_dep,
-        "targets": [*targets, str(record_path(ws.paths, stage))],
-        "uptodate": uptodate if uptodate is not None else [config_changed(facts)],
-        "params": _OFFLINE_PARAM,
-        "verbosity": 2,
-    }
-
-
-def _fetch(pin: BuildrootPin, project: Project) -> None:
-    checkout.checkout(pin, project.cache, MirrorMap.from_env(os.environ))
-
-
-def _configure(ws: Workspace, project: Project) -> None:
-    strict = os.environ.get(ENV_STRICT, "") not in ("", "0")
-    # `skiffbuild check` prints the findings itself, from the saved report.
-    quiet = os.environ.get(ENV_QUIET, "") not in ("", "0")
-    configure(ws, project, strict=strict, echo=(lambda _text: None) if quiet else None)
-
-
-def offline_requested() -> bool:
-    """``--offline`` after any task name, or SKIFFBUILD_OFFLINE=1."""
-    return "--offline" in sys.argv[1:] or flag(os.environ, ENV_OFFLINE)
-
-
 # Accepting --offline on every task lets `doit image:pi4 --offline` parse; the
-# value is read by offline_requested(), because doit gives a task option only
-# to the task it follows, not to the tasks that one depends on.
+# value is read from the command line by Settings, because doit gives a task option
+# only to the task it follows, not to the tasks that one depends on.
 _OFFLINE_PARAM = [{"name": "offline", "long": "offline", "type": bool, "default": False,
                    "help": "never touch the network (also: SKIFFBUILD_OFFLINE=1)"}]
 
@@ -162,57 +72,129 @@ def _echo(text: str) -> None:
     board().message(text)
 
 
-def _sources(ws: Workspace, project: Project) -> None:
-    settings = settings_from_env(os.environ, offline=offline_requested())
-    sync_workspace(ws, project, settings, ConsoleReporter(_echo))
+def _user_exit(exc: SkiffError) -> SystemExit:
+    """A manifest error while doit loads the tasks: the user's to fix, no traceback."""
+    print(exc.render(), file=sys.stderr)
+    return SystemExit(exc.exit_status)
 
 
-def task_fetch() -> Iterator[dict[str, Any]]:
-    """Check out each pinned Buildroot tree (bare mirror, pinned commit, patch series)."""
-    plan = _plan()
-    yield {"name": None, "doc": "check out the pinned Buildroot trees"}
-    for pin in plan.pins.values():
-        yield {
-            "name": pin.name,
-            "doc": f"Buildroot {pin.tag or pin.commit[:12]} from {pin.url}",
-            "actions": [_action(_fetch, pin, plan.project)],
-            "file_dep": [str(pin.manifest), *map(str, pin.patches)],
-            "targets": [str(checkout.stamp_path(plan.project.cache, pin))],
-            "uptodate": [config_changed({"code": code_digest(), "url": pin.url,
-                                         "commit": pin.commit,
-                                         "tree": checkout.tree_key(pin)})],
+def _action(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """``fn`` as a doit action whose failures are explained once, by skiffbuild."""
+
+    def action() -> ReportedFailure | None:
+        try:
+            fn(*args, **kwargs)
+        except SkiffError as exc:
+            _echo(exc.render())
+            return ReportedFailure(exc.exit_status)
+        except OSError as exc:
+            # A full or read-only disk, or a permission problem: the machine's state,
+            # not a bug, so a message naming the file rather than a traceback.
+            if exc.errno not in _ENVIRONMENT_ERRNOS:
+                return _bug()
+            where = f" ({exc.filename})" if exc.filename else ""
+            _echo(f"error: {exc.strerror}{where}")
+            return ReportedFailure(EXIT_BUILD)
+        except Exception:
+            return _bug()
+        return None
+
+    action.__name__ = fn.__name__
+    return action
+
+
+def _bug() -> ReportedFailure:
+    _echo(traceback.format_exc().rstrip("\n") +
+          "\ninternal error: this is a bug in skiffbuild")
+    return ReportedFailure(EXIT_INTERNAL)
+
+
+class _Run:
+    """One doit run: its settings, its CPU budget and (loaded once) its plan."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.budget = CpuBudget(settings)
+
+    @functools.cached_property
+    def project(self) -> Project:
+        try:
+            return Project.discover(environ=self.settings.environ)
+        except SkiffError as exc:
+            raise _user_exit(exc) from None
+
+    @functools.cached_property
+    def plan(self) -> Plan:
+        try:
+            return load_plan(self.project)
+        except SkiffError as exc:
+            raise _user_exit(exc) from None
+
+    def doit_config(self) -> dict[str, Any]:
+        self.project.state_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            # sqlite3 merges concurrent writers instead of failing or losing state
+            # (reference/doit.md, trap c); dbm may silently be dbm.dumb. This one
+            # also commits each task as it finishes (doitstate).
+            "backend": "skiff-sqlite3",
+            "dep_file": str(self.project.state_dir / "doit.sqlite3"),
+            "check_file_uptodate": ContentChecker,
+            "par_type": "thread",
+            "reporter": reporter_for(self.settings, self.budget),
+            "default_tasks": ["config"],
+        }
+
+    def workspace_task(self, stage: str, ws: Workspace, fn: Callable[..., None], *,
+                       doc: str, file_dep: list[str], targets: list[str],
+                       facts: Any = None, uptodate: list[Any] | None = None) -> dict[str, Any]:
+        """A task of one workspace: guarded by its lock, with a completion record as a
+        target (``records``); ``facts`` are the non-file inputs (also its
+        ``config_changed``)."""
+        name = f"{stage}:{ws.name}"
+        work = functools.partial(fn, ws, self.plan.project)
+        return {
+            "name": ws.name,
+            "doc": doc,
+            "actions": [_action(guarded, name, ws.paths, file_dep, facts, work, _echo,
+                                self.settings.command)],
+            "file_dep": file_dep,
+            "targets": [*targets, str(record_path(ws.paths, stage))],
+            "uptodate": uptodate if uptodate is not None else [config_changed(facts)],
             "params": _OFFLINE_PARAM,
             "verbosity": 2,
         }
 
+    # The actions: each takes what it needs from the run's settings.
 
-def task_config() -> Iterator[dict[str, Any]]:
-    """Merge the layers' fragments and write the workspace's Buildroot .config."""
-    plan = _plan()
-    yield {"name": None, "doc": "merge fragments and write Buildroot's .config per workspace"}
-    for ws in plan.workspaces.values():
-        stamp = checkout.stamp_path(plan.project.cache, ws.pin)
-        yield _workspace_task(
-            "config", ws, _configure, doc=f"configure {ws.name}: {ws.board.description}",
-            file_dep=[*map(str, ws.inputs()), str(stamp)],
-            targets=[str(ws.paths.defconfig), str(ws.paths.dotconfig)],
-            facts=ws.config_key())
+    def fetch(self, pin: BuildrootPin, project: Project) -> None:
+        checkout.checkout(pin, project.cache, MirrorMap.from_env(self.settings.environ))
 
+    def configure(self, ws: Workspace, project: Project) -> None:
+        # `skiffbuild check` prints the findings itself, from the saved report.
+        configure(ws, project, strict=self.settings.strict,
+                  echo=(lambda _text: None) if self.settings.quiet else None)
 
-def task_sources() -> Iterator[dict[str, Any]]:
-    """Download and verify every source a workspace needs into the shared cache."""
-    plan = _plan()
-    yield {"name": None, "doc": "download and verify every source into cache/dl"}
-    for ws in plan.workspaces.values():
-        lock = lock_path(plan.project)
-        yield _workspace_task(
-            "sources", ws, _sources, doc=f"download and verify the sources of {ws.name}",
-            file_dep=[str(ws.paths.dotconfig), *([str(lock)] if lock.is_file() else [])],
-            targets=[str(ws.paths.sources)],
-            # Cheap (stat-based) re-verification every run: a damaged cache file
-            # is caught before a build uses it.
-            uptodate=[functools.partial(_verified, ws, plan.project),
-                      config_changed({"code": code_digest()})])
+    def sources(self, ws: Workspace, project: Project) -> None:
+        fetch = settings_from_env(self.settings.environ, offline=self.settings.offline)
+        sync_workspace(ws, project, fetch, ConsoleReporter(_echo))
+
+    def compile(self, ws: Workspace, project: Project) -> None:
+        def progress(text: str) -> None:
+            board().status(ws.name, f"compile:{ws.name}", text)
+
+        compile_workspace(ws, project, self.settings.environ, _echo, progress,
+                          jobs=self.budget.jlevel())
+
+    def image(self, ws: Workspace, project: Project) -> None:
+        assemble(ws, project, _echo, jobs=self.budget.jlevel())
+
+    def repro(self, ws: Workspace, project: Project) -> None:
+        from skiffbuild.release.repro import repro
+
+        identical, _ = repro(project, ws.name, echo=_echo)
+        if not identical:
+            raise BuildError(f"{ws.name} is not reproducible: see "
+                             f"{ws.paths.repro / 'report.json'}")
 
 
 def _verified(ws: Workspace, project: Project, task: object = None,
@@ -220,71 +202,102 @@ def _verified(ws: Workspace, project: Project, task: object = None,
     return sources_verified(ws, project)
 
 
-def _compile(ws: Workspace, project: Project) -> None:
-    def progress(text: str) -> None:
-        board().status(ws.name, f"compile:{ws.name}", text)
+def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
+    """doit's namespace for one run: ``DOIT_CONFIG`` and the task creators. Without
+    ``settings``, this process's own (its environment and doit command line)."""
+    run = _Run(settings if settings is not None else process_settings())
 
-    compile_workspace(ws, project, os.environ, _echo, progress,
-                      jobs=budget.jlevel(os.environ, sys.argv))
+    def task_fetch() -> Iterator[dict[str, Any]]:
+        """Check out each pinned Buildroot tree (bare mirror, pinned commit, patch series)."""
+        plan = run.plan
+        yield {"name": None, "doc": "check out the pinned Buildroot trees"}
+        for pin in plan.pins.values():
+            yield {
+                "name": pin.name,
+                "doc": f"Buildroot {pin.tag or pin.commit[:12]} from {pin.url}",
+                "actions": [_action(run.fetch, pin, plan.project)],
+                "file_dep": [str(pin.manifest), *map(str, pin.patches)],
+                "targets": [str(checkout.stamp_path(plan.project.cache, pin))],
+                "uptodate": [config_changed({"code": code_digest(), "url": pin.url,
+                                             "commit": pin.commit,
+                                             "tree": checkout.tree_key(pin)})],
+                "params": _OFFLINE_PARAM,
+                "verbosity": 2,
+            }
 
+    def task_config() -> Iterator[dict[str, Any]]:
+        """Merge the layers' fragments and write the workspace's Buildroot .config."""
+        plan = run.plan
+        yield {"name": None, "doc": "merge fragments and write Buildroot's .config per workspace"}
+        for ws in plan.workspaces.values():
+            stamp = checkout.stamp_path(plan.project.cache, ws.pin)
+            yield run.workspace_task(
+                "config", ws, run.configure, doc=f"configure {ws.name}: {ws.board.description}",
+                file_dep=[*map(str, ws.inputs()), str(stamp)],
+                targets=[str(ws.paths.defconfig), str(ws.paths.dotconfig)],
+                facts=ws.config_key())
 
-def _image(ws: Workspace, project: Project) -> None:
-    assemble(ws, project, _echo, jobs=budget.jlevel(os.environ, sys.argv))
+    def task_sources() -> Iterator[dict[str, Any]]:
+        """Download and verify every source a workspace needs into the shared cache."""
+        plan = run.plan
+        yield {"name": None, "doc": "download and verify every source into cache/dl"}
+        for ws in plan.workspaces.values():
+            lock = lock_path(plan.project)
+            yield run.workspace_task(
+                "sources", ws, run.sources, doc=f"download and verify the sources of {ws.name}",
+                file_dep=[str(ws.paths.dotconfig), *([str(lock)] if lock.is_file() else [])],
+                targets=[str(ws.paths.sources)],
+                # Cheap (stat-based) re-verification every run: a damaged cache file
+                # is caught before a build uses it.
+                uptodate=[functools.partial(_verified, ws, plan.project),
+                          config_changed({"code": code_digest()})])
 
+    def task_compile() -> Iterator[dict[str, Any]]:
+        """Run the pinned Buildroot for a workspace (only when its inputs changed)."""
+        plan = run.plan
+        yield {"name": None, "doc": "run Buildroot out of tree (O=workspaces/<ws>/output)"}
+        lister = functools.cache(list_tree)  # layers are shared: walk each tree once
+        for ws in plan.workspaces.values():
+            facts = {"code": code_digest(), "tree": checkout.tree_key(ws.pin),
+                     "make": make_args(plan.project, run.settings.environ),
+                     "links": compile_links(ws, lister)}
+            yield run.workspace_task(
+                "compile", ws, run.compile, doc=f"build {ws.name} with Buildroot",
+                file_dep=[str(p) for p in compile_inputs(ws, lister)],
+                targets=[str(ws.paths.compile_record)],
+                # Package source trees (<PKG>_OVERRIDE_SRCDIR) are checked when the task
+                # is about to run, after sources:<ws> has recorded them.
+                # So is a preinstalled external toolchain (stat only: ToolchainUnchanged).
+                facts=facts, uptodate=[config_changed(facts), OverridesUnchanged(ws),
+                                       ToolchainUnchanged(ws, plan.project)])
 
-def task_compile() -> Iterator[dict[str, Any]]:
-    """Run the pinned Buildroot for a workspace (only when its inputs changed)."""
-    plan = _plan()
-    yield {"name": None, "doc": "run Buildroot out of tree (O=workspaces/<ws>/output)"}
-    lister = functools.cache(list_tree)  # layers are shared: walk each tree once
-    for ws in plan.workspaces.values():
-        facts = {"code": code_digest(), "tree": checkout.tree_key(ws.pin),
-                 "make": make_args(plan.project, os.environ),
-                 "links": compile_links(ws, lister)}
-        yield _workspace_task(
-            "compile", ws, _compile, doc=f"build {ws.name} with Buildroot",
-            file_dep=[str(p) for p in compile_inputs(ws, lister)],
-            targets=[str(ws.paths.root / "state" / "compile.json")],
-            # Package source trees (<PKG>_OVERRIDE_SRCDIR) are checked when the task
-            # is about to run, after sources:<ws> has recorded them.
-            # So is a preinstalled external toolchain (stat only: ToolchainUnchanged).
-            facts=facts, uptodate=[config_changed(facts), OverridesUnchanged(ws),
-                                   ToolchainUnchanged(ws, plan.project)])
+    def task_image() -> Iterator[dict[str, Any]]:
+        """Assemble the workspace's reproducible disk image."""
+        plan = run.plan
+        yield {"name": None, "doc": "assemble the reproducible disk image per workspace"}
+        for ws in plan.workspaces.values():
+            yield run.workspace_task(
+                "image", ws, run.image, doc=f"disk image of {ws.name}: {ws.board.description}",
+                file_dep=[str(ws.paths.compile_record)],
+                targets=[str(ws.paths.disk), str(ws.paths.sums)],
+                # The code's digest, not its version: an update that changes how images
+                # are made makes new ones.
+                facts={"layout": repr(ws.board.image), "code": code_digest()})
 
+    def task_repro() -> Iterator[dict[str, Any]]:
+        """Build a workspace twice from scratch with varied environments and compare."""
+        plan = run.plan
+        yield {"name": None, "doc": "reproducibility check: two builds from scratch, compared"}
+        for ws in plan.workspaces.values():
+            yield {
+                "name": ws.name,
+                "doc": f"build {ws.name} twice and compare every artifact and partition",
+                "actions": [_action(run.repro, ws, plan.project)],
+                "task_dep": [f"sources:{ws.name}"],
+                "verbosity": 2,
+            }
 
-def task_image() -> Iterator[dict[str, Any]]:
-    """Assemble the workspace's reproducible disk image."""
-    plan = _plan()
-    yield {"name": None, "doc": "assemble the reproducible disk image per workspace"}
-    for ws in plan.workspaces.values():
-        work = ws.paths.root / "image"
-        yield _workspace_task(
-            "image", ws, _image, doc=f"disk image of {ws.name}: {ws.board.description}",
-            file_dep=[str(ws.paths.root / "state" / "compile.json")],
-            targets=[str(work / f"{ws.name}.img"), str(work / "SHA256SUMS")],
-            # The code's digest, not its version: an update that changes how images
-            # are made makes new ones.
-            facts={"layout": repr(ws.board.image), "code": code_digest()})
-
-
-def _repro(ws: Workspace, project: Project) -> None:
-    from skiffbuild.release.repro import repro
-
-    identical, _ = repro(project, ws.name, echo=_echo)
-    if not identical:
-        raise BuildError(f"{ws.name} is not reproducible: see "
-                         f"{project.workspace(ws.name).root / 'repro' / 'report.json'}")
-
-
-def task_repro() -> Iterator[dict[str, Any]]:
-    """Build a workspace twice from scratch with varied environments and compare."""
-    plan = _plan()
-    yield {"name": None, "doc": "reproducibility check: two builds from scratch, compared"}
-    for ws in plan.workspaces.values():
-        yield {
-            "name": ws.name,
-            "doc": f"build {ws.name} twice and compare every artifact and partition",
-            "actions": [_action(_repro, ws, plan.project)],
-            "task_dep": [f"sources:{ws.name}"],
-            "verbosity": 2,
-        }
+    return {"DOIT_CONFIG": run.doit_config(), "task_fetch": task_fetch,
+            "task_config": task_config, "task_sources": task_sources,
+            "task_compile": task_compile, "task_image": task_image,
+            "task_repro": task_repro}

@@ -14,7 +14,7 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,10 +88,10 @@ def _resolve(mirror: Path, url: str, ref: str, allow_branch: bool, current_tag: 
     """(full commit SHA, tag to record) for ``ref``."""
     tags = _refs(mirror, "refs/tags")
     if ref in tags:
-        sha = git_in(mirror, "rev-parse", "--verify", "--quiet", f"refs/tags/{ref}^{{commit}}")
-        if not sha.ok:
+        tagged = git_in(mirror, "rev-parse", "--verify", "--quiet", f"refs/tags/{ref}^{{commit}}")
+        if not tagged.ok:
             raise SkiffError(f"tag {ref} of {url} does not point at a commit")
-        return sha.out.strip(), ref
+        return tagged.out.strip(), ref
     heads = _refs(mirror, "refs/heads")
     if ref in heads:
         if not allow_branch:
@@ -207,7 +207,7 @@ def rewrite_pin_text(text: str, commit: str, tag: str | None) -> str:
     return "".join(lines)
 
 
-def _pin_inputs(project: Project, name: str) -> tuple[Path, str, str | None, str | None,
+def _pin_inputs(project: Project, name: str) -> tuple[Path, str, str, str | None,
                                                        tuple[Path, ...]]:
     """(file, url, old commit, old tag, patches); a bad commit or tag value is
     tolerated, since fixing it is what ``skiffbuild pin`` is for."""
@@ -242,11 +242,13 @@ def _pin_inputs(project: Project, name: str) -> tuple[Path, str, str | None, str
 
 
 def pin(project: Project, ref: str, *, pin_name: str = DEFAULT_PIN, allow_branch: bool = False,
-        echo: Callable[[str], None] = print) -> PinChange:
+        echo: Callable[[str], None] = print,
+        environ: Mapping[str, str] | None = None) -> PinChange:
     """Point ``manifests/<pin_name>.yaml`` at ``ref`` (a tag, or a full or abbreviated
-    commit SHA; a branch only with ``allow_branch``) once its patches apply there."""
+    commit SHA; a branch only with ``allow_branch``) once its patches apply there.
+    ``environ`` is the settings' environment (for ``SKIFFBUILD_MIRRORS``)."""
     file, url, old_commit, old_tag, patches = _pin_inputs(project, pin_name)
-    mirrors = MirrorMap.from_env()
+    mirrors = MirrorMap.from_env(environ or {})
     mirror = fetch_refs(url, mirrors, project.cache)
     new_commit, new_tag = _resolve(mirror, url, ref.strip(), allow_branch, old_tag, mirrors,
                                    project.cache)

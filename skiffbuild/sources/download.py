@@ -50,12 +50,12 @@ from skiffbuild.buildroot.showinfo import (
 )
 from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.fsutil import atomic_write
-from skiffbuild.core.project import (
+from skiffbuild.core.project import Project
+from skiffbuild.core.settings import (
     ENV_DOWNLOAD_LIMIT,
     ENV_JOBS,
     ENV_OFFLINE,
     ENV_PRIMARY_SITE,
-    Project,
     flag,
 )
 from skiffbuild.model.plan import Workspace

@@ -76,9 +76,13 @@ def _render(stream: str) -> list[str]:
 
 DODO = '''
 import time
-from skiffbuild.engine.progress import SkiffReporter, board
+from skiffbuild.core.settings import process_settings
+from skiffbuild.engine.budget import CpuBudget
+from skiffbuild.engine.progress import board, reporter_for
 
-DOIT_CONFIG = {"reporter": SkiffReporter, "verbosity": 2, "dep_file": "state.db",
+SETTINGS = process_settings()
+DOIT_CONFIG = {"reporter": reporter_for(SETTINGS, CpuBudget(SETTINGS)), "verbosity": 2,
+               "dep_file": "state.db",
                "backend": "sqlite3", "par_type": "thread"}
 
 

@@ -154,3 +154,39 @@ def test_full_disk_in_a_task_is_a_message_not_a_traceback(doit_project: DoitProj
     assert "Traceback" not in result.stderr + result.stdout
     # Nothing half-written: the record of a finished config is absent.
     assert not (doit_project.root / "workspaces/pi4/state/done/config.json").exists()
+
+
+def test_a_user_error_inside_a_task_exits_2_with_one_message(doit_project: DoitProject,
+                                                            tmp_path: Path) -> None:
+    # The mirror map is read by fetch:buildroot's action, inside doit.
+    doit_project.env["SKIFFBUILD_MIRRORS"] = str(tmp_path / "no-such-map.yaml")
+    for proc in (doit_project.doit("config:pi4", check=False),
+                 doit_project.skiffbuild("check", "pi4")):
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        output = proc.stdout + proc.stderr
+        errors = [line for line in output.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1, output
+        assert "no-such-map.yaml" in errors[0]
+        for noise in ("TaskFailed", "TaskError", "<function", "Traceback", "internal error"):
+            assert noise not in output
+
+
+def test_a_bug_inside_a_task_exits_3_with_its_traceback(doit_project: DoitProject,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from skiffbuild.app import cli
+    from skiffbuild.engine import tasks
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(tasks, "configure", broken)
+    monkeypatch.chdir(doit_project.root)
+    for name, value in doit_project.env.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["check", "pi4"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last):" in err
+    assert "ZeroDivisionError: a bug" in err
+    assert err.rstrip().endswith("internal error: this is a bug in skiffbuild")
+    assert "TaskFailed" not in err and "<function" not in err

@@ -110,7 +110,7 @@ def test_layer_path_from_environment(tmp_path: Path) -> None:
     write_project(tmp_path / "proj", {"manifests/boards/b.yaml": board_yaml(["x/y"])})
     write_files(tmp_path / "ext", {"x/y/layer.yaml": layer_yaml("from env")})
     project = Project.discover(tmp_path / "proj" / "manifests",
-                               {"SKIFFBUILD_LAYER_PATH": f"{tmp_path / 'ext'}:"})
+                               environ={"SKIFFBUILD_LAYER_PATH": f"{tmp_path / 'ext'}:"})
     assert project.root == tmp_path / "proj"
     assert project.layer_roots() == (tmp_path / "ext", tmp_path / "proj" / "layers")
 

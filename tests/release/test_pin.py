@@ -244,14 +244,13 @@ def test_patch_that_no_longer_applies_is_named_and_nothing_changes(
     assert not list((project.cache / "buildroot").glob(".tmp-*"))
 
 
-def test_mirror_map_alternative_is_used(tmp_path: Path, upstream: Upstream,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mirror_map_alternative_is_used(tmp_path: Path, upstream: Upstream) -> None:
     url = "https://gitlab.invalid/buildroot.org/buildroot.git"
     mirrors = tmp_path / "mirrors.yaml"
     mirrors.write_text(f"{url}:\n  - {upstream.path}\n")
-    monkeypatch.setenv("SKIFFBUILD_MIRRORS", str(mirrors))
     project = make_project(tmp_path / "p", url, upstream.v1)
-    change = pin(project, "2024.02.1", echo=[].append)
+    change = pin(project, "2024.02.1", echo=[].append,
+                 environ={"SKIFFBUILD_MIRRORS": str(mirrors)})
     assert change.new_commit == upstream.v2
     assert f"url: {url}   # upstream\n".encode() in pin_bytes(project)
     mirror = checkout.mirror_dir(project.cache, url)

@@ -109,7 +109,7 @@ def test_sources_fetch_verify_offline_and_export(tmp_path: Path, testtree: Pinne
     assert project.doit("sources:qemu-x86_64", "--offline").returncode == 0
     damaged.unlink()
     offline = project.doit("sources:qemu-x86_64", "--offline", check=False)
-    assert offline.returncode == 1
+    assert offline.returncode == 2  # the user's to fix (import a bundle, go online): exit 2
     assert "1 source file(s) missing (offline mode):" in offline.stderr
     assert f"  busybox/{damaged.name} (busybox): not in the cache" in offline.stderr
 
@@ -130,7 +130,8 @@ def test_unhashed_source_is_refused_before_any_download_unless_allowed(
     extra.mkdir(parents=True)
     (extra / "bootchart").write_text("BR2_PACKAGE_SYSTEMD_BOOTCHART=y\n")
     refused = project.doit("sources:qemu-x86_64", check=False)
-    assert refused.returncode == 1
+    assert refused.returncode == 2  # a user error, from inside the task
+    assert "TaskFailed" not in refused.stdout + refused.stderr
     info = json.loads((project.root / "workspaces/qemu-x86_64/config/show-info.json").read_text())
     name = info["info"]["systemd-bootchart"]["downloads"][0]["source"]
     assert (f"error: 1 source file(s) of qemu-x86_64 have no hash; skiffbuild refuses unhashed "
@@ -225,5 +226,5 @@ def test_lock_check_and_refusal_through_the_cli(tmp_path: Path, testtree: Pinned
     assert f"busybox/{busybox['file']}: sha256 changed" in drift.stderr
     # The build refuses the locked-out hash (the lock file is an input of sources:<ws>).
     refused = project.doit("sources:qemu-x86_64", check=False)
-    assert refused.returncode == 1
+    assert refused.returncode == 2
     assert busybox["file"] in refused.stderr and "f" * 64 in refused.stderr

@@ -51,7 +51,7 @@ def test_bundled_board_on_real_buildroot(real_project: DoitProject, board: str) 
          "layers/skiff/base/buildroot_patches/linux-headers/linux-headers.hash:7")]
 
     offline = real_project.doit(f"sources:{board}", "--offline", check=False)
-    assert offline.returncode == 1
+    assert offline.returncode == 2
     lines = offline.stderr.split("error: ", 1)[1].splitlines()
     assert lines[0] == f"{n} source file(s) missing (offline mode):"
     listed = [line for line in lines[1:] if line.startswith("  ")]
