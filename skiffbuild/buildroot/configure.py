@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from skiffbuild.buildroot import checkout
 from skiffbuild.buildroot.kconfig import Finding, buildroot_kconfig, check_merged
@@ -207,7 +208,7 @@ def _write_files(ws: Workspace, conf: Configuration) -> None:
     }, indent=2) + "\n")
 
 
-def findings_of(ws: Workspace) -> list[dict]:
+def findings_of(ws: Workspace) -> list[dict[str, Any]]:
     try:
         return json.loads(ws.paths.report.read_text())["findings"]
     except (OSError, ValueError, KeyError):

@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from skiffbuild.buildroot import checkout
@@ -72,7 +73,7 @@ class Source:
     def relpath(self) -> str:
         return f"{self.dl_dir}/{self.file}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "package": self.packages[0],
@@ -90,7 +91,7 @@ def _hash_path(tree: Path, name: str) -> Path:
     return path if path.is_absolute() else tree / path
 
 
-def parse_show_info(info: dict, tree: Path, project: Project,
+def parse_show_info(info: dict[str, Any], tree: Path, project: Project,
                     allow_unhashed: tuple[str, ...] = (),
                     overrides: Mapping[str, str] | None = None) -> list[Source]:
     """Every download of a show-info document, one entry per file (host and
@@ -137,7 +138,7 @@ def _package_of(variable: str, packages: Iterable[str]) -> str | None:
     return None
 
 
-def _parse_query(text: str) -> tuple[dict, dict[str, str]]:
+def _parse_query(text: str) -> tuple[dict[str, Any], dict[str, str]]:
     """show-info's JSON, then printvars' ``<PKG>_OVERRIDE_SRCDIR=<dir>`` lines."""
     info, end = json.JSONDecoder().raw_decode(text.lstrip())
     overrides = {}
@@ -150,7 +151,7 @@ def _parse_query(text: str) -> tuple[dict, dict[str, str]]:
     return info, overrides
 
 
-def _query(ws: Workspace, project: Project) -> tuple[dict, dict[str, str]]:
+def _query(ws: Workspace, project: Project) -> tuple[dict[str, Any], dict[str, str]]:
     """show-info and the package overrides of the configured workspace, from one make
     call (each costs seconds on real Buildroot), cached on its inputs."""
     tree = checkout.tree_dir(project.cache, ws.pin)
@@ -197,7 +198,7 @@ def override_file_state(ws: Workspace) -> list[str]:
     return [str(path), sha256_file(path) if path.is_file() else "-"]
 
 
-def query_show_info(ws: Workspace, project: Project) -> dict:
+def query_show_info(ws: Workspace, project: Project) -> dict[str, Any]:
     """``make -s show-info`` for the configured workspace, cached on its inputs."""
     return _query(ws, project)[0]
 

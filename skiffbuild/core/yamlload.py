@@ -74,6 +74,11 @@ _FLOAT_TAG = "tag:yaml.org,2002:float"
 MAX_NODES = 250_000  # scalars and collections, every alias counted as its expansion
 
 
+def _line(event: yaml.Event) -> int:
+    """The 1-based line an event starts on (0 when the parser gave no position)."""
+    return event.start_mark.line + 1 if event.start_mark is not None else 0
+
+
 class _Limit(Exception):
     """A manifest over one of the limits: reported, not raised to the user."""
 
@@ -134,13 +139,14 @@ class _Builder:
         if (tag in (_INT_TAG, _FLOAT_TAG) and len(event.value) > MAX_NUMBER_CHARS):
             # Python's int() refuses more than 4300 digits (a traceback) and YAML 1.1's
             # base-60 ints (1:59:59:...) take quadratic time: refused before converting.
-            raise _Limit(event.start_mark.line + 1,
-                         f"a number longer than {MAX_NUMBER_CHARS} characters")
-        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+            raise _Limit(_line(event), f"a number longer than {MAX_NUMBER_CHARS} characters")
+        # (PyYAML's stubs type libyaml's marks apart from its own; they are the same.)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark,  # type: ignore[arg-type]
+                               event.end_mark, event.style)  # type: ignore[arg-type]
         try:
             return self.loader.construct_object(node)
         except (ValueError, OverflowError) as exc:
-            raise _Limit(event.start_mark.line + 1, f"invalid value: {exc}") from None
+            raise _Limit(_line(event), f"invalid value: {exc}") from None
 
     def _child_path(self, stack: list[_Frame], line: int) -> PathKey:
         """Key path of the next value in the innermost open collection."""
@@ -162,14 +168,15 @@ class _Builder:
         done = False
         while not done:
             event = loader.get_event()
-            line = event.start_mark.line + 1
+            line = _line(event)
             if not stack:
                 self.root_line = line
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if event.tag not in (None, "!", *_PLAIN):
                     # Only plain mappings and lists: a tag like !!python/... is refused.
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"unsupported tag {event.tag!r}", event.start_mark)
+                        None, None, f"unsupported tag {event.tag!r}",
+                        event.start_mark)  # type: ignore[arg-type]
                 path = self._child_path(stack, line)
                 self._count(line, 1, 1, len(stack) + 1)
                 collection: dict[Any, Any] | list[Any] = \
@@ -191,7 +198,8 @@ class _Builder:
                     if any(f.anchor == event.anchor for f in stack):
                         raise _Limit(line, f"alias *{event.anchor} refers to itself")
                     raise yaml.composer.ComposerError(
-                        None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+                        None, None, f"found undefined alias {event.anchor!r}",
+                        event.start_mark)  # type: ignore[arg-type]
                 value, size, height = self.anchors[event.anchor]
                 self._child_path(stack, line)
                 self._count(line, size, height, len(stack) + 1)

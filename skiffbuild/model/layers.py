@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from skiffbuild.core.errors import Problem
 from skiffbuild.core.project import Project
@@ -113,10 +114,10 @@ def _cflags(files: tuple[Path, ...], project: Project,
     return tuple(flags)
 
 
-def _skiffos_metadata(path: Path, project: Project, problems: list[Problem]) -> dict:
+def _skiffos_metadata(path: Path, project: Project, problems: list[Problem]) -> dict[str, Any]:
     """Read SkiffOS's ``metadata/`` files into layer fields."""
     meta = path / "metadata"
-    fields: dict = {"inputs": []}
+    fields: dict[str, Any] = {"inputs": []}
 
     def usable(file: Path, what: str) -> bool:
         if not file.exists() and not file.is_symlink():
@@ -173,7 +174,7 @@ def _skiffos_metadata(path: Path, project: Project, problems: list[Problem]) -> 
     return fields
 
 
-def _yaml_metadata(path: Path, project: Project, problems: list[Problem]) -> dict | None:
+def _yaml_metadata(path: Path, project: Project, problems: list[Problem]) -> dict[str, Any] | None:
     file = path / "layer.yaml"
     doc, found = load_document(project, file, "layer")
     problems += found
@@ -186,7 +187,7 @@ def _yaml_metadata(path: Path, project: Project, problems: list[Problem]) -> dic
     if bad_flags:
         problems += bad_flags
         return None
-    fields: dict = {
+    fields: dict[str, Any] = {
         "inputs": [file],
         "description": data["description"],
         "dependencies": tuple(data.get("dependencies", ())),

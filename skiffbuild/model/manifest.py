@@ -12,6 +12,7 @@ import re
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 from skiffbuild.core.errors import Problem
 from skiffbuild.core.project import Project
@@ -187,7 +188,7 @@ def load_pin(project: Project, name: str) -> tuple[BuildrootPin | None, list[Pro
                         tag=data.get("tag"), patches=patches), []
 
 
-def _partition(raw: dict) -> Partition:
+def _partition(raw: dict[str, Any]) -> Partition:
     size = raw.get("size")
     return Partition(
         name=raw["name"],

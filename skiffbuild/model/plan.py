@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from skiffbuild.core.codedigest import code_digest
 from skiffbuild.core.errors import Problem, ProblemsError, closest
@@ -44,7 +45,7 @@ class Workspace:
             files.update(layer.inputs)
         return sorted(files)
 
-    def config_key(self) -> dict:
+    def config_key(self) -> dict[str, Any]:
         """The non-file facts the configuration depends on (paths, order, pin)."""
         return {
             "code": code_digest(),

@@ -128,11 +128,12 @@ def _messages(error: jsonschema.ValidationError, doc: Document) -> list[Problem]
         return [doc.problem(path, f"{subschema['x-message']}, got {_describe(error.instance)}"
                             + suffix)]
     if error.validator == "type":
-        wanted = error.validator_value
+        wanted: Any = error.validator_value
         names = [_TYPE_NAMES.get(t, t) for t in ([wanted] if isinstance(wanted, str) else wanted)]
         return [doc.problem(path, f"must be {' or '.join(names)}, got {_describe(error.instance)}")]
     if error.validator == "enum":
-        options = ", ".join(str(v) for v in error.validator_value)
+        values: Any = error.validator_value
+        options = ", ".join(str(v) for v in values)
         return [doc.problem(path, f"must be one of {options}, got {_describe(error.instance)}")]
     if error.validator == "propertyNames":
         return [doc.problem(path, f"invalid name {_describe(error.instance)}")]

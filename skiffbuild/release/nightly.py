@@ -14,6 +14,7 @@ import html
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.fsutil import atomic_write
@@ -21,13 +22,13 @@ from skiffbuild.core.project import Project
 
 __all__ = ["render", "run_nightly"]
 
-Repro = Callable[..., tuple[bool, dict]]
+Repro = Callable[..., tuple[bool, dict[str, Any]]]
 
 
 def run_nightly(project: Project, results: Path, workspaces: list[str], repro: Repro,
-                date: str | None = None, echo: Callable[[str], None] = print) -> dict:
+                date: str | None = None, echo: Callable[[str], None] = print) -> dict[str, Any]:
     night = date or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
-    record: dict = {"date": night, "boards": {}}
+    record: dict[str, Any] = {"date": night, "boards": {}}
     for ws in workspaces:
         try:
             identical, report = repro(project, ws, echo=echo)
@@ -43,7 +44,7 @@ def run_nightly(project: Project, results: Path, workspaces: list[str], repro: R
     return record
 
 
-def _nights(results: Path) -> list[dict]:
+def _nights(results: Path) -> list[dict[str, Any]]:
     nights = []
     for file in sorted(results.glob("*-*-*.json"), reverse=True):
         try:
@@ -53,7 +54,7 @@ def _nights(results: Path) -> list[dict]:
     return nights
 
 
-def _cell(entry: dict | None) -> str:
+def _cell(entry: dict[str, Any] | None) -> str:
     if entry is None:
         return "-"
     if entry["verdict"] == "different":

@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from skiffbuild.buildroot.hashes import Expected, hash_file
 from skiffbuild.buildroot.showinfo import Source
@@ -35,7 +36,7 @@ __all__ = ["DownloadCache", "Verdict", "mismatches"]
 class Verdict:
     state: str  # ok | missing | corrupt | unhashed
     detail: str = ""
-    digests: dict | None = None
+    digests: dict[str, Any] | None = None
 
 
 def mismatches(expected: tuple[Expected, ...], digests: dict[str, str]) -> list[str]:

@@ -141,16 +141,19 @@ _MAX_DEPTH = 16
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _line(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 0
+
+
 def _bounded_events(text: str) -> None:
     depth = 0
     for event in yaml.parse(text, Loader=_FAST_LOADER):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise _bad_lock(f"aliases are not allowed (line {event.start_mark.line + 1})")
+            raise _bad_lock(f"aliases are not allowed (line {_line(event)})")
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > _MAX_DEPTH:
-                raise _bad_lock(f"nested more than {_MAX_DEPTH} levels (line "
-                                f"{event.start_mark.line + 1})")
+                raise _bad_lock(f"nested more than {_MAX_DEPTH} levels (line {_line(event)})")
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 

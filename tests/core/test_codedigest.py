@@ -36,7 +36,7 @@ def test_a_changed_line_of_the_image_code_makes_the_image_again(
     assert which.stdout.strip() == str(code / "skiffbuild" / "__init__.py")
     project.doit("image:qemu-x86_64")
     assert ran(project.doit("image:qemu-x86_64").stdout)["image:qemu-x86_64"] is False
-    image = code / "skiffbuild" / "image.py"
+    image = code / "skiffbuild" / "image" / "assemble.py"
     image.write_text(image.read_text() + "\n# a changed line\n")
     again = project.doit("image:qemu-x86_64")
     assert ran(again.stdout)["image:qemu-x86_64"] is True

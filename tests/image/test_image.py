@@ -181,3 +181,21 @@ def test_image_directory_with_a_symlink_out_is_not_copied(tmp_path: Path) -> Non
         assemble(ws, project, echo=lambda _: None)
     assert info.value.message == ("img: partition boot: firmware/overlays/leak leads outside "
                                   "the images directory")
+
+
+def test_the_full_disk_message_counts_a_partition_without_a_size(tmp_path: Path) -> None:
+    # rootfs has no size ("as large as its contents"): the message used to die with a
+    # TypeError summing the layout (issue 11, finding 4).
+    import errno
+
+    from skiffbuild.image.assemble import _Assembler, _full_disk_error
+
+    ws, project = make_workspace(tmp_path / "p")
+    asm = _Assembler(ws, project, EPOCH, print, None)
+    full = OSError(errno.ENOSPC, "No space left on device", str(asm.tmp / "rootfs.img"))
+    error = _full_disk_error(asm, full)
+    assert error.message.startswith(f"image:img: the disk holding {asm.work} is full (")
+    assert f"No space left on device writing {asm.tmp / 'rootfs.img'}." in error.message
+    # boot 16 MiB + persist 8 MiB (rootfs unknown before it is built), twice over.
+    assert error.hint == ("free some space (assembling this image needs up to about 48 MiB) "
+                          "and run the task again")

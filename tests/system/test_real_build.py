@@ -35,7 +35,8 @@ from conftest import (
 )
 from console import ConsoleSession, qemu_disk_argv
 
-pytestmark = [pytest.mark.real_buildroot, pytest.mark.slow]
+# The first test builds the whole board (module fixture): about 10 minutes here.
+pytestmark = [pytest.mark.real_buildroot, pytest.mark.slow, pytest.mark.timeout(3000)]
 
 REAL = REAL_BOARD
 WS = "tiny"
