@@ -67,10 +67,11 @@ def find_testtree(start: Path | None = None) -> Path:
         candidate = parent / "tests" / "buildroot-tree"
         if (candidate / "Makefile").is_file() and (candidate / "Config.in").is_file():
             return candidate
-    raise FileNotFoundError(
-        "tests/buildroot-tree not found above "
-        f"{here.parent}: the test tree ships with the skiffbuild source checkout only"
-    )
+    # An installed wheel has no tests/: the user's setup, not a bug.
+    raise SkiffError(f"tests/buildroot-tree not found above {here.parent}: the test tree "
+                     "ships with the skiffbuild source checkout only",
+                     hint="install skiffbuild from its source checkout (pip install -e .) to "
+                     "use the try-out and the test tree")
 
 
 def _git(repo: Path, *args: str) -> str:

@@ -17,7 +17,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from skiffbuild.buildroot import checkout
 from skiffbuild.buildroot.kconfig import Finding, buildroot_kconfig, check_merged
@@ -207,12 +206,6 @@ def _write_files(ws: Workspace, conf: Configuration) -> None:
         "externals": [str(p) for p in conf.externals],
     }, indent=2) + "\n")
 
-
-def findings_of(ws: Workspace) -> list[dict[str, Any]]:
-    try:
-        return json.loads(ws.paths.report.read_text())["findings"]
-    except (OSError, ValueError, KeyError):
-        return []
 
 
 def configure(ws: Workspace, project: Project, *, strict: bool = False,

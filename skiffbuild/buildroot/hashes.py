@@ -15,7 +15,7 @@ from pathlib import Path
 
 from skiffbuild.core.errors import SkiffError
 
-__all__ = ["HASH_TYPES", "Expected", "MultiHasher", "expected_for", "hash_file", "parse_hash_file"]
+__all__ = ["HASH_TYPES", "Expected", "MultiHasher", "hash_file", "parse_hash_file"]
 
 HASH_TYPES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 _LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
@@ -56,14 +56,6 @@ def parse_hash_file(path: Path, display: str | None = None) -> dict[str, list[Ex
         found.setdefault(name, []).append(Expected(algorithm, hexdigest.lower(),
                                                    f"{shown}:{number}"))
     return found
-
-
-def expected_for(name: str, hash_files: Iterable[tuple[Path, str]]) -> list[Expected]:
-    """Every hash listed for ``name`` in the given (path, display name) hash files."""
-    result: list[Expected] = []
-    for path, display in hash_files:
-        result += parse_hash_file(path, display).get(name, [])
-    return result
 
 
 class MultiHasher:

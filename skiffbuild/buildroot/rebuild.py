@@ -48,10 +48,6 @@ class RebuildPlan:
     packages: tuple[str, ...] = ()  # to dirclean
     reasons: tuple[str, ...] = field(default=())
 
-    @property
-    def incremental(self) -> bool:
-        return not self.full and not self.packages
-
 
 def parse_dotconfig(text: str) -> dict[str, str]:
     values = {}

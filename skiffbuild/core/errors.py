@@ -9,7 +9,6 @@ escapes is a bug and gets a traceback and ``EXIT_INTERNAL``.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,7 +21,6 @@ __all__ = [
     "ProblemsError",
     "SkiffError",
     "closest",
-    "die",
     "printable",
 ]
 
@@ -101,8 +99,3 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
     return matches[0] if matches else None
 
-
-def die(message: str, hint: str | None = None) -> None:
-    """Print a user error and exit 2, for top-level entry points."""
-    print(SkiffError(message, hint).render(), file=sys.stderr)
-    raise SystemExit(EXIT_USER)

@@ -563,12 +563,10 @@ def import_bundle(archive: Path, project: Project, *, trust: Path | None = None,
                                  "which moves a corrupt file aside), then import again")
         _load_commit(project, pack, pin["url"], pin["commit"], pin.get("tag"))
         for path in sources:
-            target = cache.root / path[3:]
-            target.parent.mkdir(parents=True, exist_ok=True)
             staged = stage / path
             os.chmod(staged, 0o644)
-            # link(2) never replaces: a file that appeared meanwhile (a concurrent
-            # download, verified by its own hashes) is kept.
-            with contextlib.suppress(FileExistsError):
-                os.link(staged, target)
+            dl_dir, _, file = path[3:].partition("/")
+            # Through the cache's own lock and records: a file that appeared meanwhile
+            # (a concurrent download, verified by its own hashes) is kept.
+            cache.adopt(dl_dir, file, staged, digests[path])
     return manifest

@@ -67,12 +67,33 @@ class DownloadCache:
 
     @contextlib.contextmanager
     def lock(self, source: Source) -> Iterator[None]:
-        with locked(self.root / source.dl_dir / f".{source.file}.lock"):
+        with self._lock(source.dl_dir, source.file):
             yield
 
+    def _lock(self, dl_dir: str, file: str) -> contextlib.AbstractContextManager[None]:
+        return locked(self.root / dl_dir / f".{file}.lock")
+
     def remember(self, source: Source, digests: dict[str, str]) -> None:
-        atomic_write(self._record(source), json.dumps(
-            {"stat": stat_key(self.path(source).stat()), "digests": digests}) + "\n")
+        self._remember(source.dl_dir, source.file, digests)
+
+    def _remember(self, dl_dir: str, file: str, digests: dict[str, str]) -> None:
+        atomic_write(self.state / dl_dir / f"{file}.json", json.dumps(
+            {"stat": stat_key((self.root / dl_dir / file).stat()), "digests": digests}) + "\n")
+
+    def adopt(self, dl_dir: str, file: str, staged: Path, digests: dict[str, str]) -> bool:
+        """Put bytes verified elsewhere (an offline bundle's) into the cache as a download
+        would: under the file's lock, never replacing a file that is there (a concurrent
+        download, verified by its own hashes), with the digests remembered. True when
+        the file was added."""
+        target = self.root / dl_dir / file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock(dl_dir, file):
+            try:
+                os.link(staged, target)  # link(2) never replaces
+            except FileExistsError:
+                return False
+            self._remember(dl_dir, file, digests)
+        return True
 
     def _known_digests(self, source: Source) -> dict[str, str] | None:
         try:

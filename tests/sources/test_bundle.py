@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import shutil
 import tarfile
 from pathlib import Path
@@ -83,8 +84,16 @@ def test_export_then_import_round_trips(exported: tuple[Path, str, Path]) -> Non
     ws = load_plan(fresh).workspaces["ws"]
     tree = checkout.checkout(ws.pin, fresh.cache, MirrorMap())
     assert (tree / "README").read_text() == "second\n"
+    # The import went through the cache's locks and records, as a download does:
+    # each file's digests are remembered, so nothing is hashed again to verify it.
+    cache = DownloadCache.of(fresh)
+    for source in sources():
+        assert (cache.root / source.dl_dir / f".{source.file}.lock").is_file()
+        record = json.loads((cache.state / source.dl_dir / f"{source.file}.json").read_text())
+        assert record["digests"]["sha256"] == hashlib.sha256(cache.path(source).read_bytes()
+                                                             ).hexdigest()
     # Every source is in the cache and verifies; an offline fetch has nothing to do.
-    outcomes = fetch_all(sources(), DownloadCache.of(fresh), FetchSettings(offline=True))
+    outcomes = fetch_all(sources(), cache, FetchSettings(offline=True))
     assert [o.state for o in outcomes] == ["cached", "cached"]
     assert not list(fresh.cache.glob(".import-*"))
 
