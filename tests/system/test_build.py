@@ -217,3 +217,38 @@ def test_retry_after_a_late_failure_does_not_clean_again(
     assert " Building" not in retry.stderr  # no package at all was built again
     log = (project.root / "workspaces/qemu-x86_64/logs/compile.log").read_text()
     assert log.count("dropbear-dirclean") == 1
+
+
+def test_an_overlay_symlink_cannot_turn_a_hook_write_into_a_host_write(
+        tmp_path: Path, testtree: PinnedTree, upstream: FaultyServer) -> None:
+    """Issue 12: one layer's overlay puts ``etc/escape -> <a host directory>`` into the
+    target (an absolute link is legitimate for the device); another layer's ordinary
+    post-build hook then writes through it. The hooks run confined: only Buildroot's
+    output directory is writable, so the write fails on the host, not in the image."""
+    project = build_project(tmp_path / "p", testtree, upstream)
+    host = tmp_path / "host"
+    host.mkdir()
+    overlay = project.root / "overrides" / "root_overlay" / "etc"
+    overlay.mkdir(parents=True)
+    (overlay / "escape").symlink_to(host)
+    outside = project.root.parent / "outside-the-project"
+    hook = project.root / "layers/skiff/base/hooks/post-build.sh"
+    hook.write_text(hook.read_text() + f"""
+echo pwned > "$TARGET_DIR/etc/escape/pwned" 2>/dev/null || : > "$TARGET_DIR/etc/escape-refused"
+( : > "{outside}" ) 2>/dev/null || : > "$TARGET_DIR/etc/outside-refused"
+: > "$TMPDIR/scratch"  # a fresh TMPDIR in the output directory
+( : > /tmp/skiffbuild-hook-scratch ) 2>/dev/null || : > "$TARGET_DIR/etc/tmp-refused"
+: > "$TARGET_DIR/etc/hook-wrote-here"
+""")
+    project.doit("compile:qemu-x86_64")
+    log = (project.root / "workspaces/qemu-x86_64/logs/compile.log").read_text()
+    if "runs unconfined" in log:
+        assert os.environ.get("CI") != "true", "CI must be able to confine the hooks"
+        pytest.skip("no mount namespace can be made on this machine")
+    assert list(host.iterdir()) == []
+    assert not outside.exists()
+    assert not Path("/tmp/skiffbuild-hook-scratch").exists()
+    target = project.root / "workspaces/qemu-x86_64/output/target/etc"
+    for name in ("escape-refused", "outside-refused", "tmp-refused", "hook-wrote-here"):
+        assert (target / name).is_file(), name
+    assert os.readlink(target / "escape") == str(host)  # the device's link is kept
