@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -29,7 +30,8 @@ from conftest import (  # noqa: E402
 
 from skiffbuild.app.testtree import create_testtree_repo  # noqa: E402
 
-__all__ = ["BOARDS", "ROOT", "Row", "TestTree", "doit_floor", "machine", "median_time",
+__all__ = ["BOARDS", "ROOT", "Row", "TestTree", "add_cpu_layer", "doit_floor", "machine",
+           "median_time",
            "project", "timed"]
 
 BOARDS = ("qemu-x86_64", "pi4")
@@ -108,3 +110,22 @@ def doit_floor(where: Path, *args: str, repeat: int) -> float:
     (where / "dodo.py").write_text("# doit's floor: no tasks at all\n")
     return median_time(lambda: subprocess.run([sys.executable, "-m", "doit", *args], cwd=where,
                                               check=True, capture_output=True), repeat)
+
+
+CPU_LAYER = ROOT / "bench" / "cpu-layer"
+
+
+def add_cpu_layer(made: DoitProject) -> DoitProject:
+    """Add the layer bench/cpu (package benchcpu: gcc -O2 on generated C) to every bundled
+    board of ``made``, so that a build does real, CPU-bound compile work."""
+    import shutil
+
+    shutil.copytree(CPU_LAYER, made.root / "layers" / "bench" / "cpu")
+    for path in (made.root / "manifests" / "boards").glob("*.yaml"):
+        text = path.read_text()
+        new = re.sub(r"^layers: \[(.*)\]$", r"layers: [\1, bench/cpu]", text, count=1,
+                     flags=re.M)
+        if new == text:
+            raise SystemExit(f"{path}: no 'layers: [...]' line to add bench/cpu to")
+        path.write_text(new)
+    return made

@@ -5,10 +5,13 @@
   (b) config:<ws> for pi4 + skiff/core                  vs  its `make defconfig`
   (c) load + resolve, and `doit list --all`, of 100 synthetic boards and 200 layers
                                                          vs  parsing the YAML / an empty dodo
-  (d) parallel verified download                        vs  a serial fetch + check
-      sha256 in Python                                  vs  coreutils sha256sum
+  (d) parallel verified download, 100 ms latency        vs  a serial fetch + check
+      large files over loopback, no limit               vs  a plain requests stream (+ sha256)
+      large files through a rate-limited link           vs  the link time, bytes / rate
+      sha256 by skiffbuild's two hashing paths          vs  hashlib.file_digest, same files
   (e) image assembly                                    vs  the tool calls it makes
-  (f) both boards built from scratch with doit -n 2     vs  serially
+      the same layout as GPT                            vs  genimage, systemd-repart
+  (f) both boards, with a gcc -O2 package, doit -n 2    vs  serially
   (g) real Buildroot: a no-op image, check of pi4, a compile from clean
                                                          vs  an empty dodo / the same make by hand
 
@@ -31,8 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import downloads
 from common import ROOT, Row, machine
-from downloads import bench_downloads, bench_hash
 from pipeline import bench_pipeline
 from real import bench_real
 from scaling import bench_scaling
@@ -40,14 +43,6 @@ from scaling import bench_scaling
 
 def _echo(text: str) -> None:
     print(f"# {text}", file=sys.stderr, flush=True)
-
-
-def _downloads(repeat: int) -> list[Row]:
-    _echo("downloads: (d) 24 x 256 KiB at 100 ms latency, and sha256 of 256 MiB")
-    ours, serial = bench_downloads(24, 256 * 1024, 0.1)
-    h_ours, h_theirs = bench_hash(256)
-    return [Row("(d) fetch 24 x 256 KiB, 100 ms latency", ours, "serial fetch", serial),
-            Row("(d) sha256 of 256 MiB", h_ours, "sha256sum", h_theirs)]
 
 
 def render(rows: list[Row], markdown: bool) -> str:
@@ -80,7 +75,7 @@ def main() -> int:
         base = Path(tmp)
         rows = bench_pipeline(base, args.repeat, _echo)
         rows += bench_scaling(base, args.repeat, _echo)
-        rows += _downloads(args.repeat)
+        rows += downloads.rows(_echo, max(3, args.repeat))
         rows += bench_real(base, args.repeat, _echo)
     order = {"(a)": 0, "(b)": 1, "(c)": 2, "(d)": 3, "(e)": 4, "(f)": 5, "(g)": 6}
     rows.sort(key=lambda r: order[r.figure[:3]])

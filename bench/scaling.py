@@ -11,6 +11,7 @@ repeated run sees it: the manifests already validated once.
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def _load(root: Path) -> None:
     from skiffbuild.core.project import Project
     from skiffbuild.model.plan import load_plan
 
-    plan = load_plan(Project.discover(root))
+    plan = load_plan(Project.discover(root, environ=os.environ))
     if len(plan.workspaces) < 100:
         raise SystemExit(f"the synthetic tree planned only {len(plan.workspaces)} workspaces")
 
