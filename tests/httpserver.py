@@ -54,6 +54,7 @@ class FaultyServer:
     ranges: list[str] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     latency: float = 0.0  # seconds before every response (a far-away server)
+    proxied: list[str] = field(default_factory=list)  # absolute-form requests (as a proxy)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -85,6 +86,12 @@ class FaultyServer:
         if self.latency:
             time.sleep(self.latency)
         path = req.path
+        if "://" in path:
+            # A request in absolute form (GET http://host/path): this server is being used
+            # as an HTTP proxy; it answers for every origin from its own files and faults.
+            path = "/" + path.split("://", 1)[1].partition("/")[2]
+            with self._lock:
+                self.proxied.append(req.path)
         with self._lock:
             self.requests[path] += 1
             self.headers.append(dict(req.headers.items()))

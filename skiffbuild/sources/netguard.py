@@ -221,10 +221,22 @@ def watched_session() -> requests.Session:
     class SPool(HTTPSConnectionPool):
         ConnectionCls = SConn
 
+    pools = {"http": Pool, "https": SPool}
+
+    class Adapter(HTTPAdapter):
+        # requests makes a ProxyManager per proxy (http_proxy, https_proxy): its pools
+        # must be watched too, or a mirror reached through a proxy could drip forever.
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if not proxy.lower().startswith("socks"):
+                manager.pool_classes_by_scheme = pools
+            return manager
+
     session = requests.Session()
-    for adapter in session.adapters.values():
-        if isinstance(adapter, HTTPAdapter):
-            adapter.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SPool}
+    for prefix in ("http://", "https://"):
+        adapter = Adapter()
+        adapter.poolmanager.pool_classes_by_scheme = pools
+        session.mount(prefix, adapter)
     return session
 
 

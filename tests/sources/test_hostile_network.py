@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from httpserver import FaultyServer
 from test_download import DATA, make_source
 
@@ -109,3 +110,27 @@ def test_a_server_dripping_its_headers_is_cut_off(
     assert (outcome.state, outcome.detail) == (
         "failed", f"{server.url}/b/pkg/b-1.tar.gz: not fetched within 0.7s (the per-file "
         "deadline)")
+
+
+def test_a_server_dripping_its_headers_through_a_proxy_is_cut_off(
+        tmp_path: Path, server: FaultyServer, cache: DownloadCache,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from httpserver import Fault
+
+    # The mirror is reached through an HTTP proxy (http_proxy, as on many build
+    # machines); the test server is the proxy and answers for the origin.
+    monkeypatch.setenv("http_proxy", server.url)
+    monkeypatch.setenv("no_proxy", "")
+    origin = "http://mirror.invalid"
+    server.faults["/a/pkg/a-1.tar.gz"] = Fault(drip_headers=0.05)
+    server.files["/good/a-1.tar.gz"] = DATA
+    settings = FetchSettings(primary_site=f"{origin}/a", backoff=0.01, timeout=5,
+                             header_timeout=0.5, min_rate=1, deadline=60)
+    started = time.monotonic()
+    outcome = fetch_one(_with_site(make_source("a-1.tar.gz", DATA), f"https+{origin}/good"),
+                        cache, settings)
+    assert time.monotonic() - started < 4
+    assert (outcome.state, outcome.detail) == ("fetched", f"{origin}/good/a-1.tar.gz")
+    assert server.proxied[0] == f"{origin}/a/pkg/a-1.tar.gz"  # cut off, not retried
+    assert server.proxied[-1] == f"{origin}/good/a-1.tar.gz"
+    assert server.requests["/a/pkg/a-1.tar.gz"] == 1
