@@ -19,17 +19,30 @@ from pathlib import Path
 
 from skiffbuild.buildroot import checkout
 from skiffbuild.buildroot.hooks import CONFINE, confine_script, hook_script
-from skiffbuild.buildroot.kconfig import Finding, buildroot_kconfig, check_merged
+from skiffbuild.buildroot.kconfig import (
+    Finding,
+    architecture_finding,
+    buildroot_kconfig,
+    check_merged,
+)
 from skiffbuild.core.errors import Problem, ProblemsError, SkiffError
 from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import build_environment, run
-from skiffbuild.model.fragments import Assignment, Merged, Origin, merge, parse_fragment, render
+from skiffbuild.model.fragments import (
+    Assignment,
+    Merged,
+    Origin,
+    fragment_root,
+    merge,
+    parse_fragment,
+    render,
+)
 from skiffbuild.model.model import FRAGMENT_KINDS
 from skiffbuild.model.plan import Workspace
 
-__all__ = ["WIRING", "Configuration", "configure", "generated_files", "merge_workspace",
-           "wiring"]
+__all__ = ["WIRING", "Configuration", "configure", "generated_files", "layer_findings",
+           "merge_workspace", "wiring"]
 
 # Symbols skiffbuild sets from the layers; list-valued ones extend what a
 # fragment asked for, the others replace it.
@@ -91,7 +104,8 @@ def merge_workspace(ws: Workspace, project: Project,
     for layer in ws.chain:
         for kind in FRAGMENT_KINDS:
             for file in layer.fragment_files(kind):
-                found, bad = parse_fragment(file, kind, layer.name, project.display(file))
+                found, bad = parse_fragment(file, kind, layer.name, project.display(file),
+                                            fragment_root(layer, project.root))
                 requests[kind] += found
                 problems += bad
     return requests, problems
@@ -190,7 +204,6 @@ def _write_files(ws: Workspace, conf: Configuration) -> None:
     }, indent=2) + "\n")
 
 
-
 def configure(ws: Workspace, project: Project, *, strict: bool = False,
               echo: Callable[[str], None] | None = None) -> list[Finding]:
     """The config:<ws> action. Returns the findings (raises on them when strict)."""
@@ -208,14 +221,32 @@ def configure(ws: Workspace, project: Project, *, strict: bool = False,
          "defconfig", f"BR2_DEFCONFIG={ws.paths.defconfig}"],
         log=ws.paths.logs / "config.log", env=env, what=f"Buildroot defconfig for {ws.name}")
     kconf = buildroot_kconfig(tree, ws.paths.output, ws.paths.dotconfig)
-    findings = check_merged(kconf, conf.merged["buildroot"])
+    findings = layer_findings(ws, project)
+    findings += check_merged(kconf, conf.merged["buildroot"])
+    board = ws.board
+    wrong = architecture_finding(
+        kconf, conf.merged["buildroot"], board.architecture,
+        Origin(f"boards/{board.name}", project.display(board.manifest), board.architecture_line))
+    if wrong is not None:
+        findings.append(wrong)
     atomic_write(ws.paths.report, json.dumps({
         "workspace": ws.name,
         "findings": [f.to_json() for f in findings],
     }, indent=2) + "\n")
+    errors = [f for f in findings if f.severity == "error"]
     for finding in findings:
-        echo(f"warning: {finding}")
+        if finding.severity != "error":
+            echo(f"warning: {finding}")
+    if errors:
+        raise SkiffError("\n".join(map(str, errors)))
     if strict and findings:
         raise SkiffError(f"{len(findings)} requested setting(s) of workspace '{ws.name}' "
                          "did not take effect (strict mode)")
     return findings
+
+
+def layer_findings(ws: Workspace, project: Project) -> list[Finding]:
+    """The warnings of the layers in the chain (entries with no effect), as findings."""
+    return [Finding("layer", "", "", None, Origin(layer.name, problem.file, problem.line),
+                    problem.message)
+            for layer in ws.chain for problem in layer.warnings]

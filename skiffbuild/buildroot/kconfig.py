@@ -27,21 +27,31 @@ from skiffbuild.core.errors import BuildError, closest
 from skiffbuild.core.runner import capture
 from skiffbuild.model.fragments import Assignment, Merged, Origin
 
-__all__ = ["Finding", "buildroot_kconfig", "check_merged", "externals_of", "kconfig_env"]
+__all__ = ["ARCH_VALUES", "PLAIN_KINDS", "Finding", "architecture_finding", "buildroot_kconfig",
+           "check_merged", "externals_of", "kconfig_env"]
+
+
+# Findings about a layer or board rather than one request: their text is the message.
+PLAIN_KINDS = ("layer", "architecture")
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # unknown | unmet-dependency | not-applied | overridden | invalid
+    # unknown | unmet-dependency | not-applied | overridden | invalid (a request),
+    # layer (an entry of a layer that has no effect), architecture (board vs .config)
+    kind: str
     symbol: str
     requested: str
     actual: str | None
     origin: Origin
     detail: str
+    severity: str = "warning"  # "error": config:<ws> fails
 
     def __str__(self) -> str:
         where = self.origin.file if self.origin.line is None else \
             f"{self.origin.file}:{self.origin.line}"
+        if self.kind in PLAIN_KINDS:
+            return f"{where}: {self.detail}"
         got = "" if self.actual is None else f" (got {self.actual})"
         return f"{where}: {self.symbol}={self.requested} [{self.origin.layer}]: " \
                f"{self.kind}{got}: {self.detail}"
@@ -302,3 +312,36 @@ def check_merged(kconf: kconfiglib.Kconfig, merged: Merged) -> list[Finding]:
         findings.append(Finding(kind, symbol, requested if not final.not_set else "n",
                                 _actual(sym), final.origin, detail))
     return findings
+
+
+# A board's ``architecture:`` (board.schema.json) and the BR2_ARCH values Buildroot gives
+# for it (arch/Config.in.*): 32-bit x86 is i486, i586 or i686 by the chosen core.
+ARCH_VALUES: dict[str, tuple[str, ...]] = {
+    "aarch64": ("aarch64",),
+    "arm": ("arm",),
+    "x86_64": ("x86_64",),
+    "i686": ("i686", "i586", "i486"),
+    "riscv64": ("riscv64",),
+}
+
+
+def architecture_finding(kconf: kconfiglib.Kconfig, merged: Merged, architecture: str,
+                         where: Origin) -> Finding | None:
+    """An error when the resolved ``BR2_ARCH`` is not the board's ``architecture``,
+    naming the request that chose the target architecture (or Buildroot's default)."""
+    sym = kconf.syms.get("BR2_ARCH")
+    actual = sym.str_value if sym is not None else ""
+    if not actual or actual in ARCH_VALUES.get(architecture, (architecture,)):
+        return None
+    chosen = None
+    for choice in kconf.choices:
+        if choice.selection is not None and any(
+                node.prompt and node.prompt[0] == "Target Architecture" for node in choice.nodes):
+            chosen = choice.selection.name
+    by = merged.value_of(chosen) if chosen else None
+    source = (f"{chosen}={by.value} from {by.origin}" if by is not None and chosen
+              else f"{chosen or 'the target architecture'} is Buildroot's default: no layer "
+                   "chooses the target architecture")
+    return Finding("architecture", "BR2_ARCH", architecture, actual, where,
+                   f"architecture: the board is {architecture} but its layers configure "
+                   f'Buildroot for {actual} (BR2_ARCH="{actual}"; {source})', severity="error")

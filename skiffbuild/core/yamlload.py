@@ -252,17 +252,23 @@ class _Builder:
         return False, None
 
 
-def read_text_bounded(file: Path, limit: int) -> str:
-    """The text of a regular file of at most ``limit`` bytes.
+def read_text_bounded(file: Path, limit: int, within: Path | None = None) -> str:
+    """The text of a regular file of at most ``limit`` bytes (inside ``within``, when
+    given, wherever its symlinks lead).
 
     Opened without blocking and checked on the open descriptor, so a FIFO
-    cannot hang the run and a device (/dev/zero) cannot fill the memory;
+    cannot hang the run, a device (/dev/zero) cannot fill the memory, and a file
+    swapped for a symlink after it was checked cannot be read from outside;
     raises OSError (with a message fit for the user) or UnicodeDecodeError.
     """
     fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, "not a regular file")
+        if within is not None:
+            opened = os.readlink(f"/proc/self/fd/{fd}")  # what was opened, not a name
+            if not opened.startswith(os.path.realpath(within) + os.sep):
+                raise OSError(errno.EACCES, "it resolves outside its layer")
         data = f.read(limit + 1)
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than the limit of {size_text(limit)}")

@@ -17,8 +17,10 @@ reporter turns that into the run's exit status without doit's own failure report
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
+import json
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -39,14 +41,20 @@ from skiffbuild.buildroot.configure import configure
 from skiffbuild.buildroot.mirrors import MirrorMap
 from skiffbuild.buildroot.overrides import OverridesUnchanged
 from skiffbuild.core.codedigest import code_digest
-from skiffbuild.core.errors import EXIT_BUILD, EXIT_INTERNAL, BuildError, SkiffError
+from skiffbuild.core.errors import (
+    EXIT_BUILD,
+    EXIT_INTERNAL,
+    BuildError,
+    ProblemsError,
+    SkiffError,
+)
 from skiffbuild.core.project import Project
 from skiffbuild.core.records import guarded, record_path
 from skiffbuild.core.settings import Settings, process_settings
 from skiffbuild.engine.budget import CpuBudget
 from skiffbuild.engine.checker import ContentChecker
 from skiffbuild.engine.progress import ReportedFailure, board, reporter_for
-from skiffbuild.image.assemble import assemble
+from skiffbuild.image.assemble import PublishedIntact, assemble
 from skiffbuild.model.model import BuildrootPin
 from skiffbuild.model.plan import Plan, Workspace, load_plan
 from skiffbuild.sources.download import (
@@ -103,6 +111,16 @@ def _action(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], A
     return action
 
 
+def _failing(name: str, doc: str, error: SkiffError) -> dict[str, Any]:
+    """A task that only reports ``error`` (a broken manifest), as any failed action does."""
+
+    def broken() -> None:
+        raise error
+
+    return {"name": name, "doc": doc, "actions": [_action(broken)], "params": _OFFLINE_PARAM,
+            "verbosity": 2}
+
+
 def _bug() -> ReportedFailure:
     _echo(traceback.format_exc().rstrip("\n") +
           "\ninternal error: this is a bug in skiffbuild")
@@ -125,10 +143,22 @@ class _Run:
 
     @functools.cached_property
     def plan(self) -> Plan:
+        """The plan of every workspace that could be planned: a broken manifest fails only
+        the workspaces that use it (their tasks fail with its problems), named here."""
         try:
-            return load_plan(self.project)
+            plan = load_plan(self.project, partial=True)
         except SkiffError as exc:
             raise _user_exit(exc) from None
+        if not self.settings.quiet:
+            for line in plan.left_out():
+                print(line, file=sys.stderr)
+        return plan
+
+    def broken_tasks(self, stage: str) -> Iterator[dict[str, Any]]:
+        """A task per broken workspace that fails with the workspace's problems (exit 2)."""
+        for name, problems in sorted(self.plan.broken.items()):
+            yield _failing(name, f"{stage}:{name} cannot run: its manifests have problems",
+                           ProblemsError(problems))
 
     def doit_config(self) -> dict[str, Any]:
         self.project.state_dir.mkdir(parents=True, exist_ok=True)
@@ -224,6 +254,9 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
                 "params": _OFFLINE_PARAM,
                 "verbosity": 2,
             }
+        for name, problems in sorted(plan.broken_pins.items()):
+            yield _failing(name, f"fetch:{name} cannot run: its pin manifest has problems",
+                           ProblemsError(problems))
 
     def task_config() -> Iterator[dict[str, Any]]:
         """Merge the layers' fragments and write the workspace's Buildroot .config."""
@@ -236,6 +269,7 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
                 file_dep=[*map(str, ws.inputs()), str(stamp)],
                 targets=[str(ws.paths.defconfig), str(ws.paths.dotconfig)],
                 facts=ws.config_key())
+        yield from run.broken_tasks("config")
 
     def task_sources() -> Iterator[dict[str, Any]]:
         """Download and verify every source a workspace needs into the shared cache."""
@@ -251,6 +285,7 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
                 # is caught before a build uses it.
                 uptodate=[functools.partial(_verified, ws, plan.project),
                           config_changed({"code": code_digest()})])
+        yield from run.broken_tasks("sources")
 
     def task_compile() -> Iterator[dict[str, Any]]:
         """Run the pinned Buildroot for a workspace (only when its inputs changed)."""
@@ -270,19 +305,23 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
                 # So is a preinstalled external toolchain (stat only: ToolchainUnchanged).
                 facts=facts, uptodate=[config_changed(facts), OverridesUnchanged(ws),
                                        ToolchainUnchanged(ws, plan.project)])
+        yield from run.broken_tasks("compile")
 
     def task_image() -> Iterator[dict[str, Any]]:
         """Assemble the workspace's reproducible disk image."""
         plan = run.plan
         yield {"name": None, "doc": "assemble the reproducible disk image per workspace"}
         for ws in plan.workspaces.values():
+            facts = {"layout": json.loads(json.dumps(dataclasses.asdict(ws.board.image))),
+                     "code": code_digest()}
             yield run.workspace_task(
                 "image", ws, run.image, doc=f"disk image of {ws.name}: {ws.board.description}",
                 file_dep=[str(ws.paths.compile_record)],
                 targets=[str(ws.paths.disk), str(ws.paths.sums)],
                 # The code's digest, not its version: an update that changes how images
-                # are made makes new ones.
-                facts={"layout": repr(ws.board.image), "code": code_digest()})
+                # are made makes new ones. The layout as plain data: `doit info` shows it.
+                facts=facts, uptodate=[config_changed(facts), PublishedIntact(ws.paths.sums)])
+        yield from run.broken_tasks("image")
 
     def task_repro() -> Iterator[dict[str, Any]]:
         """Build a workspace twice from scratch with varied environments and compare."""
@@ -296,6 +335,7 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
                 "task_dep": [f"sources:{ws.name}"],
                 "verbosity": 2,
             }
+        yield from run.broken_tasks("repro")
 
     return {"DOIT_CONFIG": run.doit_config(), "task_fetch": task_fetch,
             "task_config": task_config, "task_sources": task_sources,

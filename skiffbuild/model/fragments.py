@@ -17,7 +17,7 @@ from pathlib import Path
 
 from skiffbuild.core.errors import Problem, printable
 from skiffbuild.core.yamlload import read_text_bounded
-from skiffbuild.model.model import FRAGMENT_PREFIX
+from skiffbuild.model.model import FRAGMENT_PREFIX, Layer
 
 # A fragment is a few KiB of text; layers are checked against this at load
 # (skiffbuild.manifest.MAX_INPUT_BYTES), and it is enforced again when read.
@@ -79,14 +79,22 @@ def _kind_message(kind: str, symbol: str) -> str | None:
     return f"{symbol} is not a {kind} symbol ({kind} symbols start with CONFIG_)"
 
 
+def fragment_root(layer: Layer, project_root: Path) -> Path:
+    """Where ``layer``'s fragments must resolve: a board's anywhere in the project
+    (manifest.load_board), a layer's inside the layer."""
+    return project_root if layer.style == "board" else layer.path
+
+
 def parse_fragment(path: Path, kind: str, layer: str, display: str,
-                   ) -> tuple[list[Assignment], list[Problem]]:
-    """Assignments of one fragment file, and a problem for every line that is not one."""
+                   within: Path | None = None) -> tuple[list[Assignment], list[Problem]]:
+    """Assignments of one fragment file, and a problem for every line that is not one.
+    With ``within``, a file that resolves outside it (swapped for a symlink after the
+    plan checked it) is not read."""
     assignments: list[Assignment] = []
     problems: list[Problem] = []
     try:
         # Non-blocking and bounded: a FIFO or /dev/zero swapped in after load must not hang.
-        text = read_text_bounded(path, MAX_FRAGMENT_BYTES)
+        text = read_text_bounded(path, MAX_FRAGMENT_BYTES, within)
     except OSError as exc:
         return [], [Problem(display, None, None, f"cannot read fragment: {exc.strerror}")]
     except UnicodeDecodeError:

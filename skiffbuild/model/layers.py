@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from skiffbuild.core.errors import Problem
+from skiffbuild.core.errors import Problem, closest
 from skiffbuild.core.project import Project
 from skiffbuild.core.yamlload import read_text_bounded
 from skiffbuild.model.manifest import MAX_INPUT_BYTES, confined, file_problem, load_document
@@ -45,6 +45,9 @@ class LayerIndex:
     # Layer (or group) directories that are symlinks leading out of their root: not read,
     # and an error only for a board that uses them. Name -> the reason.
     refused: dict[str, str] = field(default_factory=dict)
+    # The problems found reading each layer (broken or not): a workspace that uses the
+    # layer has them, the others do not.
+    problems: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
 
     def get(self, name: str) -> Layer | None:
         return self.layers.get(name)
@@ -281,11 +284,95 @@ def read_layer(path: Path, name: str, origin: Path, project: Project,
                 problems.append(Problem(project.display(file), None, None, bad))
             elif not bad:
                 inputs.append(file)
+    warnings = _entry_warnings(path, name, style, fields, project)
     return Layer(name=name, path=path, origin=origin, style=style, fragments=tuple(fragments),
-                 inputs=tuple(inputs), root_overlay=optional_dirs["root_overlay"],
+                 inputs=tuple(inputs), warnings=warnings,
+                 root_overlay=optional_dirs["root_overlay"],
                  buildroot_ext=ext, buildroot_patches=optional_dirs["buildroot_patches"],
                  kernel_patches=optional_dirs["kernel_patches"],
                  uboot_patches=optional_dirs["uboot_patches"], **fields)
+
+
+# What a layer directory holds besides its parts: SkiffOS's own directories (read by a
+# layer's scripts and make, not by skiffbuild) and the override tree's workspaces/.
+_OWN_DIRS = ("resources", "extensions", "scripts", "commands")
+_HOOK_NAME = re.compile(r"(pre|post)([-_]?(build|image))?(\.sh)?")
+_FRAGMENT_SUFFIX = re.compile(r"(.+?)[-_]?(fragments?|configs?|defconfigs?|frags?)")
+
+
+def _guess(entry: str, known: list[str]) -> str | None:
+    """The part ``entry`` was probably meant to be: ``kernel-fragments`` -> ``kernel``."""
+    match = _FRAGMENT_SUFFIX.fullmatch(entry.lower())
+    if match and match.group(1).replace("-", "_") in FRAGMENT_KINDS:
+        return match.group(1).replace("-", "_")
+    return closest(entry, known)
+
+
+def _entry_warnings(path: Path, name: str, style: str, fields: dict[str, Any],
+                    project: Project) -> tuple[Problem, ...]:
+    """Entries of a layer directory that have no effect: a directory skiffbuild does not
+    read (``rootfs_overlay/``), a hook script the layer does not declare. Warnings, with
+    the name that was probably meant."""
+    known = [*_PART_DIRS, "hooks"]
+    files = ["layer.yaml"] if style == "yaml" else []
+    own = {*_OWN_DIRS, *(["metadata"] if style == "skiffos" else [])}
+    if name == "overrides":
+        own.add("workspaces")
+    declared = {*fields.get("post_build", ()), *fields.get("post_image", ())}
+    for command in fields.get("commands", ()):
+        if "/" in command.run[0]:
+            declared.add(path / command.run[0])
+    for script in declared:
+        parts = Path(os.path.relpath(script, path)).parts
+        if len(parts) > 1 and parts[0] != "..":
+            own.add(parts[0])  # a directory of scripts the layer names
+    warnings = []
+    try:
+        entries = _byte_sorted(list(path.iterdir()))
+    except OSError:
+        return ()
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name in (*known, *files, *own):
+            if entry.name in _PART_DIRS and not entry.is_dir():
+                warnings.append(Problem(project.display(entry), None, None,
+                                        f"'{entry.name}' is not used: it must be a directory"))
+            continue
+        guess = _guess(entry.name, [*known, *files])
+        if entry.is_dir():
+            text = f"unknown layer directory '{entry.name}/' is not used"
+            if guess:
+                text += f" (did you mean '{guess}/'?)" if guess in known else \
+                    f" (did you mean '{guess}'?)"
+            else:
+                text += (" (a layer's parts are " + ", ".join(f"{d}/" for d in known) +
+                         "; files its scripts read belong in resources/)")
+            warnings.append(Problem(project.display(entry), None, None, text))
+        elif guess:
+            wanted = f"{guess}/" if guess in known else guess
+            warnings.append(Problem(project.display(entry), None, None,
+                                    f"unknown layer file '{entry.name}' is not used "
+                                    f"(did you mean '{wanted}'?)"))
+    hooks = path / "hooks"
+    if hooks.is_dir() and not hooks.is_symlink():
+        for entry in _byte_sorted(list(hooks.iterdir())):
+            if entry in declared or not _HOOK_NAME.fullmatch(entry.name) or \
+                    not entry.is_file():
+                continue
+            rel = f"hooks/{entry.name}"
+            stage = "post_image" if "image" in entry.name or entry.name.startswith("post.") \
+                else "post_build"
+            if style == "yaml":
+                how = (f"not declared in layer.yaml, so it never runs; to run it "
+                       f"{'after the image' if stage == 'post_image' else 'after the build'}, "
+                       f"add to layer.yaml: hooks: {{{stage}: [{rel}]}}")
+            elif style == "skiffos":
+                how = ("not run: a SkiffOS-layout layer runs hooks/pre.sh after the build and "
+                       "hooks/post.sh after the image")
+            else:
+                how = ("not run: an override runs hooks/post-build.sh after the build and "
+                       "hooks/post-image.sh after the image")
+            warnings.append(Problem(project.display(entry), None, None, f"hook script {how}"))
+    return tuple(warnings)
 
 
 def _stays(directory: Path, layer: Path, project: Project, problems: list[Problem]) -> bool:
@@ -310,6 +397,7 @@ def scan_layers(project: Project) -> tuple[LayerIndex, list[Problem]]:
     broken: set[str] = set()
     refused: dict[str, str] = {}
     problems: list[Problem] = []
+    per_layer: dict[str, tuple[Problem, ...]] = {}
     for root in project.layer_roots():
         if not root.is_dir():
             if root != project.layers_dir:
@@ -338,14 +426,18 @@ def scan_layers(project: Project) -> tuple[LayerIndex, list[Problem]]:
                 if name in layers or name in broken:
                     shadowed.setdefault(name, []).append(directory)
                     continue
-                layer = read_layer(directory, name, root, project, problems)
+                found: list[Problem] = []
+                layer = read_layer(directory, name, root, project, found)
+                if found:
+                    per_layer[name] = tuple(found)
+                    problems += found
                 if layer is None:
                     broken.add(name)
                     shadowed.setdefault(name, [])
                 else:
                     layers[name] = layer
     shadows = {k: tuple(v) for k, v in shadowed.items() if v}
-    return LayerIndex(layers, shadows, frozenset(broken), refused), problems
+    return LayerIndex(layers, shadows, frozenset(broken), refused, per_layer), problems
 
 
 def _within(path: Path, real_root: str) -> bool:

@@ -293,12 +293,17 @@ def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem
         fragments=tuple(fragments),
         layer_lines=tuple(doc.line(("layers", i)) for i in range(len(data["layers"]))),
         allow_unhashed=tuple(data.get("sources", {}).get("allow_unhashed", ())),
+        architecture_line=doc.line(("architecture",)),
     )
     return board, []
 
 
-def load_boards(project: Project) -> tuple[dict[str, Board], list[Problem]]:
+def load_boards(project: Project) -> tuple[dict[str, Board], dict[str, list[Problem]],
+                                          list[Problem]]:
+    """The boards that loaded, the problems of each board that did not (by workspace
+    name), and the problems of files that are no workspace (a bad file name)."""
     boards: dict[str, Board] = {}
+    broken: dict[str, list[Problem]] = {}
     problems: list[Problem] = []
     for file in sorted(project.boards_dir.glob("*.yaml"), key=lambda p: os.fsencode(p.name)):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", file.stem):
@@ -307,7 +312,8 @@ def load_boards(project: Project) -> tuple[dict[str, Board], list[Problem]]:
                                     "digits, '.', '_' and '-'"))
             continue
         board, found = load_board(project, file)
-        problems += found
         if board:
             boards[board.name] = board
-    return boards, problems
+        else:
+            broken[file.stem] = found
+    return boards, broken, problems

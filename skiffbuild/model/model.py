@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from skiffbuild.core.errors import Problem
+
 __all__ = [
     "FRAGMENT_KINDS",
     "FRAGMENT_PREFIX",
@@ -90,6 +92,8 @@ class Board:
     layer_lines: tuple[int | None, ...] = ()
     # Download file names allowed through without any hash.
     allow_unhashed: tuple[str, ...] = ()
+    # Line of ``architecture:`` in the manifest, for findings.
+    architecture_line: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,9 @@ class Layer:
     inputs: tuple[Path, ...] = field(default=(), compare=False)
     # Line number of each dependency in its manifest, for errors.
     dependency_lines: tuple[int | None, ...] = field(default=(), compare=False)
+    # Mistakes that are not errors (an entry skiffbuild does not read, an undeclared
+    # hook): findings of every workspace that uses the layer.
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)
 
     def fragment_files(self, kind: str) -> tuple[Path, ...]:
         return dict(self.fragments).get(kind, ())

@@ -8,15 +8,14 @@ overrides/workspaces/<ws>/.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from skiffbuild.core.codedigest import code_digest
 from skiffbuild.core.errors import Problem, ProblemsError, closest
 from skiffbuild.core.project import Project, WorkspacePaths
-from skiffbuild.model.fragments import host_path_problems, parse_fragment
+from skiffbuild.model.fragments import fragment_root, host_path_problems, parse_fragment
 from skiffbuild.model.layers import LayerIndex, override_layers, scan_layers
 from skiffbuild.model.manifest import load_boards, load_pin
 from skiffbuild.model.model import FRAGMENT_KINDS, Board, BuildrootPin, Layer
@@ -66,10 +65,42 @@ class Workspace:
 
 @dataclass(frozen=True)
 class Plan:
+    """The workspaces that could be planned, and why the others could not.
+
+    A broken manifest fails only the workspaces that use it: ``broken`` maps each
+    such workspace to its problems (its board, its pin, the layers of its chain,
+    its overrides), ``broken_pins`` each pin manifest that does not load, and
+    ``problems`` holds what no workspace uses (a broken layer no board lists, a
+    board file whose name is no workspace name, a missing search-path root)."""
+
     project: Project
     index: LayerIndex
     pins: dict[str, BuildrootPin]
     workspaces: dict[str, Workspace]
+    broken: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+    broken_pins: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+
+    def workspace(self, name: str) -> Workspace:
+        """The workspace ``name``; its problems (or "unknown") raised otherwise."""
+        if name in self.workspaces:
+            return self.workspaces[name]
+        if name in self.broken:
+            raise ProblemsError(self.broken[name])
+        guess = closest(name, [*self.workspaces, *self.broken])
+        hint = f" (did you mean '{guess}'?)" if guess else ""
+        raise ProblemsError([Problem(self.project.display(self.project.boards_dir), None, None,
+                                     f"unknown workspace '{name}'{hint}")])
+
+    def left_out(self) -> list[str]:
+        """Warning lines for a listing: each broken workspace with its first problem, then
+        (at most ten) problems no workspace uses."""
+        lines = []
+        for name, problems in sorted(self.broken.items()):
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            lines.append(f"warning: workspace '{name}' is left out: {problems[0]}{more}; "
+                         f"doit config:{name} shows every problem")
+        return lines + [f"warning: {problem}" for problem in self.problems[:10]]
 
 
 def _location(layer: Layer | None, board: Board, index: int,
@@ -104,8 +135,9 @@ def resolve_chain(board: Board, index: LayerIndex,
             problems.append(Problem(file, line, key, f"dependency cycle: {cycle}"))
             return
         layer = index.get(name)
+        problems.extend(index.problems.get(name, ()))  # its own, found reading it
         if layer is None and name in index.broken:
-            done.add(name)  # its own manifest errors are reported already
+            done.add(name)
             return
         refused = index.refused.get(name) or index.refused.get(name.split("/")[0] + "/*")
         if layer is None and refused:
@@ -141,57 +173,80 @@ def _board_layer(board: Board, project: Project) -> Layer | None:
                  inputs=tuple(f for _, files in board.fragments for f in files))
 
 
-def load_plan(project: Project, only: list[str] | None = None) -> Plan:
-    """Load every manifest and plan the workspaces; raise all problems at once."""
+def load_plan(project: Project, only: list[str] | None = None, *,
+              partial: bool = False) -> Plan:
+    """Load every manifest and plan the workspaces.
+
+    Raises, all at once: every problem of the project (no ``only``), or those of the
+    workspaces in ``only`` (and unknown names in it); with ``partial`` only unknown
+    names in ``only`` — the plan then says which workspaces are broken and why."""
     try:
-        return _load_plan(project, only)
+        plan, unknown = _load_plan(project, only)
     finally:
         valid_memo(project.state_dir).save()
+    if partial or only:
+        selected = [p for name in (only or ()) for p in plan.broken.get(name, ())]
+        if unknown or (selected and not partial):
+            raise ProblemsError([*unknown, *([] if partial else selected)])
+    else:
+        every = [*plan.problems, *(p for found in plan.broken.values() for p in found)]
+        if every:
+            raise ProblemsError(every)
+    return plan
 
 
-def _load_plan(project: Project, only: list[str] | None) -> Plan:
+def _load_plan(project: Project, only: list[str] | None) -> tuple[Plan, list[Problem]]:
     index, problems = scan_layers(project)
-    boards, found = load_boards(project)
-    problems += found
-    if only:
-        for name in only:
-            if name not in boards and not any(p.file.endswith(f"/{name}.yaml") for p in found):
-                guess = closest(name, boards)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                problems.append(Problem(project.display(project.boards_dir), None, None,
-                                        f"unknown workspace '{name}'{hint}"))
+    boards, broken_boards, other = load_boards(project)
+    everything: list[Problem] = [*problems, *other]
+    broken: dict[str, list[Problem]] = {}
+    for name, found in broken_boards.items():
+        broken[name] = found
+        everything += found
+    unknown = []
+    for name in only or ():
+        if name not in boards and name not in broken:
+            guess = closest(name, [*boards, *broken])
+            hint = f" (did you mean '{guess}'?)" if guess else ""
+            unknown.append(Problem(project.display(project.boards_dir), None, None,
+                                   f"unknown workspace '{name}'{hint}"))
     pins: dict[str, BuildrootPin] = {}
-    failed: set[str] = set()
+    broken_pins: dict[str, list[Problem]] = {}
     workspaces: dict[str, Workspace] = {}
+    checked: dict[tuple[str, Path], list[Problem]] = {}
     for board in boards.values():
+        found = []
         name = board.buildroot
-        if name not in pins and name not in failed:
-            if not (project.manifests / f"{name}.yaml").is_file():
-                problems.append(Problem(project.display(board.manifest), None, "buildroot",
-                                        f"no Buildroot pin manifests/{name}.yaml"))
-                failed.add(name)
+        if not (project.manifests / f"{name}.yaml").is_file():
+            found.append(Problem(project.display(board.manifest), None, "buildroot",
+                                 f"no Buildroot pin manifests/{name}.yaml"))
+        elif name not in pins and name not in broken_pins:
+            pin, bad = load_pin(project, name)
+            if pin is None:
+                broken_pins[name] = bad
             else:
-                pin, found = load_pin(project, name)
-                problems += found
-                if pin is None:
-                    failed.add(name)
-                else:
-                    pins[name] = pin
-        if name not in pins:
-            continue
-        chain, found = resolve_chain(board, index, project)
-        problems += found
+                pins[name] = pin
+        found += broken_pins.get(name, [])
+        chain, bad = resolve_chain(board, index, project)
+        found += bad
         extra = _board_layer(board, project)
-        overrides = override_layers(project, board.name, problems)
-        workspaces[board.name] = Workspace(
-            board=board, pin=pins[board.buildroot],
-            chain=(*chain, *([extra] if extra else []), *overrides),
-            paths=project.workspace(board.name),
-        )
-    problems += _host_path_problems(workspaces.values(), project)
-    if problems:
-        raise ProblemsError(problems)
-    return Plan(project, index, pins, workspaces)
+        overrides = override_layers(project, board.name, found)
+        if name in pins:
+            ws = Workspace(board=board, pin=pins[name],
+                           chain=(*chain, *([extra] if extra else []), *overrides),
+                           paths=project.workspace(board.name))
+            found += _host_path_problems(ws, project, checked)
+        everything += found
+        if found:
+            broken[board.name] = found
+        else:
+            workspaces[board.name] = ws
+    used = {p for found in broken.values() for p in found}
+    plan = Plan(project, index, pins, workspaces,
+                broken={name: tuple(found) for name, found in broken.items()},
+                broken_pins={name: tuple(found) for name, found in broken_pins.items()},
+                problems=tuple(dict.fromkeys(p for p in everything if p not in used)))
+    return plan, unknown
 
 
 def _external_name(layer: Layer) -> str | None:
@@ -209,24 +264,29 @@ def _external_name(layer: Layer) -> str | None:
     return None
 
 
-def _host_path_problems(workspaces: Iterable[Workspace], project: Project) -> list[Problem]:
+def _host_path_problems(ws: Workspace, project: Project,
+                        checked: dict[tuple[str, Path], list[Problem]]) -> list[Problem]:
     """Host paths in the fragments of the layers in use must stay inside their layer
     (checked at load, so that no command runs with them). Layers no workspace uses are
-    not read; override layers are the user's own and may point anywhere."""
+    not read; override layers are the user's own and may point anywhere. ``checked``
+    keeps each layer's result for the next workspace."""
     problems: list[Problem] = []
-    seen: set[Path] = set()
-    for ws in workspaces:
-        for layer in ws.chain:
-            if layer.is_override or layer.path in seen:
-                continue
-            seen.add(layer.path)
+    for layer in ws.chain:
+        if layer.is_override:
+            continue
+        key = (layer.name, layer.path)
+        if key not in checked:
+            found: list[Problem] = []
             # A board's fragments may be anywhere in the project (manifest.load_board).
-            home, where = ((project.root, "the project") if layer.style == "board"
-                           else (layer.path, "its layer"))
+            home = fragment_root(layer, project.root)
+            where = "the project" if home == project.root else "its layer"
             external = _external_name(layer)
             for kind in FRAGMENT_KINDS:
                 for file in layer.fragment_files(kind):
                     # Malformed lines are reported by config:, as before; only paths here.
-                    found, _ = parse_fragment(file, kind, layer.name, project.display(file))
-                    problems += host_path_problems(found, kind, home, external, where)
+                    parsed, _ = parse_fragment(file, kind, layer.name, project.display(file),
+                                               home)
+                    found += host_path_problems(parsed, kind, home, external, where)
+            checked[key] = found
+        problems += checked[key]
     return problems

@@ -145,6 +145,44 @@ def _messages(error: jsonschema.ValidationError, doc: Document) -> list[Problem]
     return [doc.problem(path, error.message + suffix)]
 
 
+def _misspelt(error: jsonschema.ValidationError) -> set[str]:
+    """The known keys an ``additionalProperties`` error's unknown keys are near misses of,
+    when the mapping lacks them (``layer:`` for a missing ``layers:``)."""
+    subschema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return set()
+    known = list(subschema.get("properties", {}))
+    guesses = {closest(key, known) for key in error.instance if key not in known}
+    return {g for g in guesses if g is not None and g not in error.instance}
+
+
+_CONDITIONAL = {"if", "then", "else", "not"}
+
+
+def _without_consequences(errors: list[jsonschema.ValidationError],
+                          ) -> list[jsonschema.ValidationError]:
+    """One misspelt key is one error: where a mapping has an unknown key that is a near
+    miss of a key it lacks, the "missing required key" for that key and the conditional
+    rules (``if``/``then``, ``not``) evaluated without it are consequences, not left."""
+    misspelt: dict[tuple[Any, ...], set[str]] = {}
+    for error in errors:
+        keys = _misspelt(error)
+        if keys:
+            misspelt.setdefault(tuple(error.absolute_path), set()).update(keys)
+    kept = []
+    for error in errors:
+        near = misspelt.get(tuple(error.absolute_path))
+        if near is not None and error.validator != "additionalProperties":
+            if error.validator == "required":
+                match = re.match(r"'(.*)' is a required property", error.message)
+                if match and match.group(1) in near:
+                    continue
+            if _CONDITIONAL & {str(p) for p in error.absolute_schema_path}:
+                continue
+        kept.append(error)
+    return kept
+
+
 def validate(kind: str, doc: Document, memo: ValidMemo | None = None) -> list[Problem]:
     """All schema problems of ``doc``, each with file, line and key path."""
     if doc.data is None:
@@ -155,7 +193,7 @@ def validate(kind: str, doc: Document, memo: ValidMemo | None = None) -> list[Pr
         return []
     problems: list[Problem] = []
     errors = sorted(_validator(kind).iter_errors(doc.data), key=lambda e: list(map(str, e.path)))
-    for error in errors:
+    for error in _without_consequences(errors):
         problems.extend(_messages(error, doc))
     if memo is not None and not problems:
         memo.seen.add(digest)

@@ -9,8 +9,14 @@ from pathlib import Path
 import kconfiglib
 import pytest
 
-from skiffbuild.buildroot.kconfig import buildroot_kconfig, check_merged, externals_of
-from skiffbuild.model.fragments import merge, parse_fragment, render
+from skiffbuild.buildroot.kconfig import (
+    ARCH_VALUES,
+    architecture_finding,
+    buildroot_kconfig,
+    check_merged,
+    externals_of,
+)
+from skiffbuild.model.fragments import Merged, Origin, merge, parse_fragment, render
 
 TINY = """\
 mainmenu "tiny Buildroot-like tree"
@@ -175,3 +181,58 @@ def test_parsing_never_changes_the_process_environment(tmp_path: Path) -> None:
     assert kconf.syms["BR2_x86_64"].str_value == "y"
     assert kconf.srctree == str(tree)
     assert "$(TOPDIR)" in kconf.syms["BR2_DL_DIR"].str_value
+
+
+ARCH = TINY + """
+config BR2_ARCH
+	string
+	default "x86_64" if BR2_x86_64
+	default "aarch64" if BR2_aarch64
+"""
+
+
+def _resolved(tmp_path: Path, text: str) -> tuple[kconfiglib.Kconfig, Merged]:
+    """The tiny tree with BR2_ARCH, configured from one fragment of layer pi/4."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "Config.in").write_text(ARCH)
+    file = tmp_path / "frag"
+    file.write_text(text)
+    found, _ = parse_fragment(file, "buildroot", "pi/4", "layers/pi/4/buildroot/10-pi4")
+    merged = merge("buildroot", found)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".config").write_text(render(merged, ["test"]))
+    return buildroot_kconfig(tree, out, out / ".config"), merged
+
+
+def test_architecture_must_match_the_resolved_br2_arch(tmp_path: Path) -> None:
+    kconf, merged = _resolved(tmp_path, "BR2_aarch64=y\n")
+    where = Origin("boards/b", "manifests/boards/b.yaml", 3)
+    assert architecture_finding(kconf, merged, "aarch64", where) is None
+    finding = architecture_finding(kconf, merged, "x86_64", where)
+    assert finding is not None and finding.severity == "error"
+    assert str(finding) == (
+        "manifests/boards/b.yaml:3: architecture: the board is x86_64 but its layers configure "
+        'Buildroot for aarch64 (BR2_ARCH="aarch64"; BR2_aarch64=y from pi/4 '
+        "(layers/pi/4/buildroot/10-pi4:1))")
+
+
+def test_architecture_left_to_buildroots_default(tmp_path: Path) -> None:
+    kconf, merged = _resolved(tmp_path, "BR2_PACKAGE_HTOP=y\n")
+    finding = architecture_finding(kconf, merged, "aarch64",
+                                   Origin("boards/b", "manifests/boards/b.yaml", 3))
+    assert str(finding) == (
+        "manifests/boards/b.yaml:3: architecture: the board is aarch64 but its layers configure "
+        'Buildroot for x86_64 (BR2_ARCH="x86_64"; BR2_x86_64 is Buildroot\'s default: no layer '
+        "chooses the target architecture)")
+
+
+@pytest.mark.parametrize(("architecture", "values"), [
+    ("i686", ("i686", "i586", "i486")), ("x86_64", ("x86_64",)), ("arm", ("arm",)),
+    ("aarch64", ("aarch64",)), ("riscv64", ("riscv64",))])
+def test_every_schema_architecture_maps_to_br2_arch(architecture: str,
+                                                    values: tuple[str, ...]) -> None:
+    from skiffbuild.model.schema import schema
+    assert set(ARCH_VALUES) == set(schema("board")["properties"]["architecture"]["enum"])
+    assert ARCH_VALUES[architecture] == values

@@ -170,6 +170,26 @@ def test_fragment_symlink_to_a_host_file_is_refused_unread(tmp_path: Path) -> No
     assert SECRET not in str(info.value)
 
 
+def test_a_fragment_swapped_for_a_host_symlink_after_load_is_not_read(tmp_path: Path) -> None:
+    from skiffbuild.buildroot.configure import merge_workspace
+
+    fragments = fragment_layer(tmp_path)
+    fragment = fragments / "10-ok"
+    fragment.write_text("BR2_PACKAGE_HTOP=y\n")
+    project = Project(tmp_path)
+    ws = load_plan(project).workspaces["b"]  # checked here: a regular file of the layer
+    # Swapped between the check and config: (time of check to time of use).
+    fragment.unlink()
+    secret = host_file(tmp_path)
+    secret.write_text("BR2_PACKAGE_FROM_THE_HOST=y\n" + secret.read_text())
+    fragment.symlink_to(secret)
+    requests, problems = merge_workspace(ws, project)
+    assert [str(p) for p in problems] == [
+        "layers/a/b/buildroot/10-ok: cannot read fragment: it resolves outside its layer"]
+    assert requests["buildroot"] == []
+    assert SECRET not in str(problems)
+
+
 def test_fragment_fifo_device_and_huge_file_are_refused(tmp_path: Path) -> None:
     fragments = fragment_layer(tmp_path)
     os.mkfifo(fragments / "10-fifo")

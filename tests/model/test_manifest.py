@@ -39,10 +39,26 @@ def test_good_project_loads(tmp_path: Path) -> None:
 
 BAD_BOARDS = [
     # (board text, expected problem)
+    # One misspelt key, one error: not also "missing required key 'description'".
     (board_yaml(["pi/common"]).replace("description:", "descripton:"),
      ["manifests/boards/b.yaml:2: descripton: unknown key 'descripton' "
-      "(did you mean 'description'?)",
-      "manifests/boards/b.yaml:1: missing required key 'description'"]),
+      "(did you mean 'description'?)"]),
+    (board_yaml(["pi/common"]).replace("layers:", "layer:"),
+     ["manifests/boards/b.yaml:4: layer: unknown key 'layer' (did you mean 'layers'?)"]),
+    # Not also "missing required key 'filesystem'", "missing required key 'image'" and
+    # "this combination of keys is not allowed" (the raw rules, checked without the key).
+    (board_yaml(["pi/common"]).replace("filesystem:", "filesytem:"),
+     ["manifests/boards/b.yaml:9: image.partitions[0].filesytem: unknown key 'filesytem' "
+      "(did you mean 'filesystem'?)"]),
+    # A misspelt key does not hide a key that is really missing.
+    (board_yaml(["pi/common"]).replace("filesystem:", "filesytem:").replace(
+        "- name: boot\n      ", "- "),
+     ["manifests/boards/b.yaml:8: image.partitions[0]: missing required key 'name'",
+      "manifests/boards/b.yaml:8: image.partitions[0].filesytem: unknown key 'filesytem' "
+      "(did you mean 'filesystem'?)"]),
+    (board_yaml(["pi/common"]).replace("      size: 32M\n", "      sise: 32M\n"),
+     ["manifests/boards/b.yaml:10: image.partitions[0].sise: unknown key 'sise' "
+      "(did you mean 'size'?)"]),
     (board_yaml(["pi/common"]).replace("architecture: x86_64", "architecture: sparc"),
      ["manifests/boards/b.yaml:3: architecture: unknown architecture; expected one of aarch64, "
       "arm, x86_64, i686, riscv64, got 'sparc'"]),
@@ -81,7 +97,7 @@ BAD_BOARDS = [
 
 @pytest.mark.parametrize(("text", "expected"), BAD_BOARDS)
 def test_bad_board(tmp_path: Path, text: str, expected: list[str]) -> None:
-    assert problems_of(tmp_path, {"manifests/boards/b.yaml": text}) == sorted(expected)
+    assert sorted(problems_of(tmp_path, {"manifests/boards/b.yaml": text})) == sorted(expected)
 
 
 def test_bad_pin_commit_is_a_branch(tmp_path: Path) -> None:
