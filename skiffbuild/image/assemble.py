@@ -16,7 +16,9 @@ is built under ``image/.tmp`` first; only then are ``SHA256SUMS`` and
 ``build-info.json`` removed, the new files renamed into place, and those two
 written last, so a directory with a ``SHA256SUMS`` always matches it. A full
 disk stops the task with a message that says so, and the temporary files
-are removed whatever happens.
+are removed whatever happens. ``PublishedIntact`` is the task's up-to-date
+check that the published files still match ``SHA256SUMS`` (a disk booted
+read-write, or edited, is rebuilt).
 """
 
 from __future__ import annotations
@@ -34,13 +36,20 @@ from typing import Any, BinaryIO
 
 from skiffbuild.buildroot import checkout
 from skiffbuild.core.errors import BuildError, SkiffError
-from skiffbuild.core.fsutil import atomic_write, blocks, digest_files, durable_replace, sha256_file
+from skiffbuild.core.fsutil import (
+    atomic_write,
+    blocks,
+    digest_files,
+    durable_replace,
+    sha256_file,
+    stat_key,
+)
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import capture, minimal_environment, run, tail
 from skiffbuild.model.model import Partition
 from skiffbuild.model.plan import Workspace
 
-__all__ = ["assemble", "tool_versions"]
+__all__ = ["PublishedIntact", "assemble", "read_sums", "tool_versions"]
 
 _MIB = 1 << 20
 _NAMESPACE = uuid.UUID("6f4c2b1e-59a7-4c1e-9d55-736b69666662")
@@ -403,3 +412,59 @@ def _build_info(ws: Workspace, project: Project, compiled: dict[str, Any],
         "image_tools": tool_versions(),
         "sha256": {name: digest for digest, name in sums},
     }
+
+
+def read_sums(sums: Path) -> list[tuple[str, str]]:
+    """(sha256, name relative to the directory) of each line of a ``SHA256SUMS``;
+    ValueError for a line that is not ``<64 hex>  <name>`` or a name leaving it."""
+    entries = []
+    for line in sums.read_text().splitlines():
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest) \
+                or not name or name.startswith("/") or ".." in Path(name).parts:
+            raise ValueError(f"{sums}: not a SHA256SUMS line: {line!r}")
+        entries.append((digest, name))
+    return entries
+
+
+class PublishedIntact:
+    """image:<ws>'s up-to-date check: every file its ``SHA256SUMS`` lists still has that
+    content. Cheap first, like ``ContentChecker``: a file whose identity (``stat_key``)
+    is the one recorded after the last build is not read; any other is hashed. A
+    missing, unreadable or malformed ``SHA256SUMS`` means not up to date."""
+
+    KEY = "_published"
+
+    def __init__(self, sums: Path) -> None:
+        self.sums = sums
+
+    def configure_task(self, task: Any) -> None:
+        task.value_savers.append(lambda: {self.KEY: self.identities()})
+
+    def identities(self) -> dict[str, list[int]]:
+        """``stat_key`` of SHA256SUMS and of every file it lists (after a build)."""
+        try:
+            found = {self.sums.name: stat_key(os.stat(self.sums))}
+            for _digest, name in read_sums(self.sums):
+                found[name] = stat_key(os.stat(self.sums.parent / name))
+        except (OSError, ValueError):
+            return {}
+        return found
+
+    def __call__(self, task: Any, values: dict[str, Any]) -> bool:
+        saved = values.get(self.KEY) or {}
+        try:
+            # SHA256SUMS itself changed: every file is checked against the new text.
+            trust = saved.get(self.sums.name) == stat_key(os.stat(self.sums))
+            for digest, name in read_sums(self.sums):
+                path = self.sums.parent / name
+                if trust and saved.get(name) == stat_key(os.stat(path)):
+                    continue
+                if sha256_file(path) != digest:
+                    return False
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"the files listed in {self.sums} match it"

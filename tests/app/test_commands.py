@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+# Every layer command gets a throw-away copy of the image unless --persist.
+COPY = ("run: pi/common/install gets a throw-away copy of workspaces/pi4/image/pi4.img; "
+        "what it writes is discarded (--persist: write to the image)")
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
@@ -37,7 +41,7 @@ def test_install_asks_first_then_writes(project: Path, tmp_path: Path) -> None:
     target = tmp_path / "card.img"
     refused = run(project, "pi4", "pi/common/install", str(target), stdin="n\n")
     assert refused.returncode == 1
-    assert refused.stderr.strip() == "install: aborted"
+    assert refused.stderr.splitlines() == [COPY, "install: aborted"]
     assert not target.exists()
     done = run(project, "pi4", "pi/common/install", str(target), stdin="y\n")
     assert done.returncode == 0, done.stderr
@@ -60,7 +64,8 @@ def test_install_refuses_a_mounted_device(project: Path, tmp_path: Path) -> None
     (fake / "lsblk").chmod(0o755)
     result = run(project, "pi4", "pi/common/install", "--yes", str(node), path=str(fake))
     assert result.returncode == 1
-    assert result.stderr.strip() == f"install: {node} is mounted or in use; unmount it first"
+    assert result.stderr.splitlines() == [
+        COPY, f"install: {node} is mounted or in use; unmount it first"]
 
 
 def test_unknown_command_lists_the_known_ones(project: Path) -> None:

@@ -4,8 +4,9 @@
 #   run.sh [IMAGE] [-- QEMU-ARGS...]
 #
 # IMAGE defaults to $SKIFFBUILD_IMAGE. The serial console is on stdio; quit
-# with Ctrl-A X. Writes go to the image (the persist partition keeps them);
-# pass "-- -snapshot" to discard them.
+# with Ctrl-A X. Writes go to IMAGE (the persist partition keeps them):
+# `skiffbuild run` passes a throw-away copy unless --persist; "-- -snapshot"
+# discards them even then.
 set -eu
 
 image=${SKIFFBUILD_IMAGE:-}

@@ -1,0 +1,149 @@
+"""``skiffbuild`` subcommands about inputs: sources, export/import bundles, the pin, the lock."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from skiffbuild.app.common import configured, project_of
+from skiffbuild.core.errors import EXIT_BUILD, SkiffError
+from skiffbuild.core.project import Project
+from skiffbuild.core.settings import Settings
+from skiffbuild.model.plan import load_plan
+
+__all__ = ["cmd_export", "cmd_import", "cmd_lock", "cmd_pin", "cmd_sources"]
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from skiffbuild.buildroot.showinfo import workspace_sources
+    from skiffbuild.sources.dlcache import DownloadCache
+
+    if args.offline:
+        settings = settings.replace(offline=True)
+    plan = configured(settings, [args.workspace])
+    ws = plan.workspaces[args.workspace]
+    cache = DownloadCache.of(plan.project)
+    rows = []
+    for source in workspace_sources(ws, plan.project):
+        verdict = cache.verify(source)
+        rows.append({**source.to_json(), "path": str(cache.path(source)),
+                     "cached": verdict.state not in ("missing",),
+                     "verified": verdict.state == "ok",
+                     "state": verdict.state})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['state']:<9} {row['dl_dir']}/{row['file']}  ({row['package']})")
+        counts = {s: sum(r["state"] == s for r in rows) for s in ("ok", "missing", "corrupt",
+                                                                   "unhashed")}
+        print(f"{len(rows)} files: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from skiffbuild.buildroot.showinfo import workspace_sources
+    from skiffbuild.sources.bundle import export_bundle
+
+    plan = configured(settings, [args.workspace])
+    ws = plan.workspaces[args.workspace]
+    manifest = export_bundle(ws, plan.project, workspace_sources(ws, plan.project), args.file,
+                             sign_key=args.sign)
+    size = args.file.stat().st_size
+    print(f"wrote {args.file}: Buildroot {ws.pin.commit[:12]} and "
+          f"{sum(f['path'].startswith('dl/') for f in manifest['files'])} source file(s), "
+          f"{size} bytes{', signed' if args.sign else ', unsigned'}")
+    return 0
+
+
+def _configured_hashes(project: Project, workspace: object) -> dict[str, Any] | None:
+    """relpath -> the hashes show-info gives, when ``workspace`` is configured here
+    (its .config and pinned tree exist); None otherwise (nothing is configured by
+    an import)."""
+    from skiffbuild.buildroot import checkout
+    from skiffbuild.buildroot.showinfo import workspace_sources
+
+    if not isinstance(workspace, str):
+        return None
+    try:
+        plan = load_plan(project, [workspace])
+    except SkiffError:
+        return None
+    ws = plan.workspaces.get(workspace)
+    if ws is None or not ws.paths.dotconfig.is_file() or \
+            not checkout.tree_dir(project.cache, ws.pin).is_dir():
+        return None
+    return {s.relpath: s.expected for s in workspace_sources(ws, project)}
+
+
+def _bundle_workspace(archive: Path) -> object:
+    """The workspace named by the archive's manifest, read without trusting it (only
+    to pick the hashes to check it against); None when unreadable."""
+    from skiffbuild.sources.bundle import bundle_workspace
+
+    # Bounded there (regular file, header scan, JSON depth): import says what is wrong.
+    return bundle_workspace(archive)
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from skiffbuild.sources.bundle import import_bundle
+
+    project = project_of(settings)
+    expected = _configured_hashes(project, _bundle_workspace(args.file))
+    manifest = import_bundle(args.file, project, trust=args.trust,
+                             allow_unsigned=args.allow_unsigned, expected=expected)
+    count = sum(f["path"].startswith("dl/") for f in manifest["files"])
+    checked = "signature, " if args.trust else ""
+    checked += "workspace hashes, " if expected is not None else ""
+    print(f"imported {args.file}: Buildroot {manifest['buildroot']['commit'][:12]} and "
+          f"{count} source file(s) for workspace {manifest['workspace']} (checked: {checked}"
+          "manifest, Buildroot's .hash files)")
+    return 0
+
+
+def cmd_pin(args: argparse.Namespace, settings: Settings) -> int:
+    from skiffbuild.release.pin import pin
+
+    pin(project_of(settings), args.ref, pin_name=args.pin,
+        allow_branch=args.allow_branch, environ=settings.environ)
+    return 0
+
+
+def cmd_lock(args: argparse.Namespace, settings: Settings) -> int:
+    from skiffbuild.buildroot.showinfo import query_overrides, workspace_sources
+    from skiffbuild.sources.lockfile import LOCK_NAME, check_lock, lock_for, read_lock, write_lock
+
+    names = args.workspaces or sorted(load_plan(project_of(settings)).workspaces)
+    if not names:
+        raise SkiffError("the project has no workspaces (manifests/boards/*.yaml) to lock")
+    plan = configured(settings, names)
+    if not args.check and read_lock(plan.project) is not None:
+        # With a lock present sources:<ws> refuses what it does not list: recording
+        # (after review) fetches those sources itself, verified by their .hash files.
+        from skiffbuild.sources.download import ConsoleReporter, fetch_for_review, settings_from_env
+
+        fetch = settings_from_env(settings.environ, offline=settings.offline)
+        for name in names:
+            fetch_for_review(plan.workspaces[name], plan.project, fetch,
+                             ConsoleReporter(lambda line: print(line, file=sys.stderr)))
+    current = {name: lock_for(plan.workspaces[name], plan.project,
+                              workspace_sources(plan.workspaces[name], plan.project),
+                              query_overrides(plan.workspaces[name], plan.project))
+               for name in names}
+    every = not args.workspaces  # all workspaces: entries of removed boards are stale
+    if args.check:
+        drift = check_lock(plan.project, current, complete=every)
+        for line in drift:
+            print(line, file=sys.stderr)
+        if drift:
+            print(f"hint: review, then record it with: skiffbuild lock "
+                  f"{' '.join(args.workspaces)}".rstrip(), file=sys.stderr)
+            return EXIT_BUILD
+        print(f"{LOCK_NAME}: {', '.join(names)} match")
+        return 0
+    changed = write_lock(plan.project, current, replace_all=every)
+    print(f"{LOCK_NAME}: {'updated' if changed else 'unchanged'} ({', '.join(names)})")
+    return 0
