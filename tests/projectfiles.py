@@ -60,3 +60,18 @@ def write_project(root: Path, files: dict[str, str | None], *, url: str = "https
     base: dict[str, str | None] = {"manifests/buildroot.yaml": pin, "manifests/boards/": ""}
     write_files(root, {**base, **files})
     return root
+
+
+def bundled_project_with_image(root: Path, source: Path, workspace: str, size: int) -> Path:
+    """A copy of the bundled layers, manifests and pin at ``root``, with a random ``size``-byte
+    stand-in for ``workspace``'s disk image (for layer commands that only read it)."""
+    import os
+    import shutil
+
+    shutil.copytree(source / "layers", root / "layers", symlinks=True)
+    shutil.copytree(source / "manifests", root / "manifests")
+    shutil.copytree(source / "buildroot", root / "buildroot")
+    image = root / "workspaces" / workspace / "image" / f"{workspace}.img"
+    image.parent.mkdir(parents=True)
+    image.write_bytes(os.urandom(size))
+    return root

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from projectfiles import bundled_project_with_image
 
 # Every layer command gets a throw-away copy of the image unless --persist.
 COPY = ("run: pi/common/install gets a throw-away copy of workspaces/pi4/image/pi4.img; "
@@ -18,14 +18,7 @@ COPY = ("run: pi/common/install gets a throw-away copy of workspaces/pi4/image/p
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    shutil.copytree(ROOT / "layers", root / "layers", symlinks=True)
-    shutil.copytree(ROOT / "manifests", root / "manifests")
-    shutil.copytree(ROOT / "buildroot", root / "buildroot")
-    image = root / "workspaces" / "pi4" / "image" / "pi4.img"
-    image.parent.mkdir(parents=True)
-    image.write_bytes(os.urandom(4096))
-    return root
+    return bundled_project_with_image(tmp_path / "proj", ROOT, "pi4", 4096)
 
 
 def run(project: Path, *args: str, stdin: str = "",

@@ -5,13 +5,13 @@ A recording stand-in for qemu-system-x86_64 plays the VM: it writes into its dri
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from projectfiles import bundled_project_with_image
 
 QEMU = """#!/bin/sh
 # Stand-in qemu: records its arguments and the image, then writes into the drive.
@@ -30,14 +30,7 @@ printf 'WRITTEN BY THE GUEST' | dd of="$drive" bs=1 seek=512 conv=notrunc 2>/dev
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    shutil.copytree(ROOT / "layers", root / "layers", symlinks=True)
-    shutil.copytree(ROOT / "manifests", root / "manifests")
-    shutil.copytree(ROOT / "buildroot", root / "buildroot")
-    image = root / "workspaces" / "qemu-x86_64" / "image" / "qemu-x86_64.img"
-    image.parent.mkdir(parents=True)
-    image.write_bytes(os.urandom(1 << 16))
-    return root
+    return bundled_project_with_image(tmp_path / "proj", ROOT, "qemu-x86_64", 1 << 16)
 
 
 @pytest.fixture
