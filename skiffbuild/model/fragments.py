@@ -101,7 +101,7 @@ def parse_fragment(path: Path, kind: str, layer: str, display: str,
         return [], [Problem(display, None, None, "cannot read fragment: not UTF-8 text")]
     # Lines are quoted in errors only from a file of the layer itself: a symlink to a host
     # file (/etc/shadow) must not have its content printed.
-    quote = _own_file(path)
+    quote = within is not None or _own_file(path)  # read from inside `within` only
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:

@@ -168,7 +168,11 @@ def test_layers_listing_and_errors_show_no_escapes(tmp_path: Path,
     assert capsys.readouterr().out.splitlines() == ["e/x  \\x1b]0;PWNED\\x07\\x1b[2J"]
     write_files(tmp_path, {"manifests/boards/b.yaml": board_yaml(["e/x"]) +
                            '"\\e[2Jevil": 1\n'})
-    assert main(["layers"]) == 2
+    # The broken board is named (the layers still list); escapes are shown, not sent.
+    assert main(["layers"]) == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\\x1b[2Jevil" in err
+    assert main(["layers", "b"]) == 2
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\\x1b[2Jevil" in err
 
