@@ -90,11 +90,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = command("check", build.cmd_check, "configure and validate workspaces without building",
                 "Bring config:<ws> up to date, report every requested setting that did not take "
-                "effect, and audit offline that every source has a hash.",
-                ["skiffbuild check", "skiffbuild check --strict pi4 qemu-x86_64"])
+                "effect, and audit offline that every source has a hash. An unknown symbol, an "
+                "unmet dependency, an invalid value or a wrong architecture fails the check "
+                "(exit 1); a setting Kconfig did not apply and a layer entry with no effect are "
+                "warnings; a later layer overriding an earlier one is information (the point "
+                "of layering). Mark a deliberate override with a '# skiffbuild: override' line "
+                "above it in the fragment.",
+                ["skiffbuild check", "skiffbuild check --strict pi4 qemu-x86_64",
+                 "skiffbuild check --fail-on overridden pi4"])
     p.add_argument("workspaces", nargs="*", help="default: all")
     p.add_argument("--strict", action="store_true",
-                   help="fail when any requested setting did not take effect")
+                   help="warnings fail the check too (not-applied, layer)")
+    p.add_argument("--fail-on", metavar="KIND[,KIND]",
+                   help="these finding kinds fail the check too, e.g. overridden")
     p = command("build", build.cmd_build, "build the disk image of workspaces (doit image:WS)",
                 "Run doit image:<ws> for each WORKSPACE in this process (fetch, configure, "
                 "download, compile and assemble, each only when its inputs changed), then "

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from skiffbuild.app.common import configured, project_of, run_doit
+from skiffbuild.buildroot.kconfig import ERROR_KINDS, INFO_KINDS, KINDS
 from skiffbuild.core.errors import EXIT_BUILD, EXIT_USER, BuildError, ProblemsError, SkiffError
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import call
@@ -31,15 +32,19 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     # Every workspace: the broken ones are errors at the end, the rest are checked.
     plan = load_plan(project, args.workspaces or None, partial=not args.workspaces)
     names = args.workspaces or sorted(plan.workspaces)
+    fail_on = _fail_on(args)
     configured(settings, names)
-    total = unhashed = 0
+    unhashed = 0
+    failing: dict[str, int] = {}  # kind -> findings that fail the check
     for name in names:
         ws = plan.workspaces[name]
         report = json.loads(ws.paths.report.read_text())
         findings = report["findings"]
         for finding in findings:
-            print(f"warning: {finding['text']}", file=sys.stderr)
-        total += len(findings)
+            level = finding.get("level", "warning")
+            print(f"{level}: {finding['text']}", file=sys.stderr)
+            if finding["kind"] in fail_on:
+                failing[finding["kind"]] = failing.get(finding["kind"], 0) + 1
         # The hash audit, offline: sources:<ws> would refuse these files.
         sources = workspace_sources(ws, plan.project)
         gaps = workspace_gaps(ws, plan.project, sources)
@@ -60,11 +65,29 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         print(f"hint: {GAP_HINT}", file=sys.stderr)
         return EXIT_BUILD
-    if total and args.strict:
-        print(f"error: {total} requested setting(s) did not take effect (--strict)",
+    if failing:
+        kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(failing.items()))
+        print(f"error: {sum(failing.values())} finding(s) fail the check: {kinds}",
               file=sys.stderr)
+        print("hint: fix them in the layers; a later layer's deliberate override is marked "
+              "with a '# skiffbuild: override' line above it", file=sys.stderr)
         return EXIT_BUILD
     return 0
+
+
+def _fail_on(args: argparse.Namespace) -> set[str]:
+    """The finding kinds that fail the check: the errors (unknown symbol, unmet dependency,
+    invalid value, wrong architecture) always; the warnings with --strict; any kind named
+    by --fail-on (overridden, for one: information otherwise)."""
+    kinds = set(ERROR_KINDS)
+    if args.strict:
+        kinds |= {k for k in KINDS if k not in INFO_KINDS}
+    for kind in (args.fail_on or "").replace(",", " ").split():
+        if kind not in KINDS:
+            raise SkiffError(f"--fail-on: unknown finding kind '{kind}'",
+                             hint=f"the kinds are: {', '.join(KINDS)}")
+        kinds.add(kind)
+    return kinds
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:

@@ -236,11 +236,13 @@ def configure(ws: Workspace, project: Project, *, strict: bool = False,
     errors = [f for f in findings if f.severity == "error"]
     for finding in findings:
         if finding.severity != "error":
-            echo(f"warning: {finding}")
+            echo(f"{'info' if finding.level == 'info' else 'warning'}: {finding}")
     if errors:
         raise SkiffError("\n".join(map(str, errors)))
-    if strict and findings:
-        raise SkiffError(f"{len(findings)} requested setting(s) of workspace '{ws.name}' "
+    # Strict: every finding but information (a later layer overriding an earlier one).
+    failing = [f for f in findings if f.level != "info"]
+    if strict and failing:
+        raise SkiffError(f"{len(failing)} requested setting(s) of workspace '{ws.name}' "
                          "did not take effect (strict mode)")
     return findings
 

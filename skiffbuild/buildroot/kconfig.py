@@ -27,12 +27,20 @@ from skiffbuild.core.errors import BuildError, closest
 from skiffbuild.core.runner import capture
 from skiffbuild.model.fragments import Assignment, Merged, Origin
 
-__all__ = ["ARCH_VALUES", "PLAIN_KINDS", "Finding", "architecture_finding", "buildroot_kconfig",
-           "check_merged", "externals_of", "kconfig_env"]
+__all__ = ["ARCH_VALUES", "ERROR_KINDS", "INFO_KINDS", "KINDS", "PLAIN_KINDS", "Finding",
+           "architecture_finding", "buildroot_kconfig", "check_merged", "externals_of",
+           "kconfig_env"]
 
 
 # Findings about a layer or board rather than one request: their text is the message.
 PLAIN_KINDS = ("layer", "architecture")
+# What a finding means to `skiffbuild check`: an error fails it by default, a warning with
+# --strict, information (a later layer overriding an earlier one: the point of layering)
+# only when --fail-on names its kind.
+ERROR_KINDS = ("unknown", "unmet-dependency", "invalid", "architecture")
+INFO_KINDS = ("overridden",)
+KINDS = ("unknown", "unmet-dependency", "invalid", "architecture", "not-applied", "layer",
+         "overridden")
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,13 @@ class Finding:
     detail: str
     severity: str = "warning"  # "error": config:<ws> fails
 
+    @property
+    def level(self) -> str:
+        """error, warning or info, for `skiffbuild check` (see ERROR_KINDS)."""
+        if self.severity == "error" or self.kind in ERROR_KINDS:
+            return "error"
+        return "info" if self.kind in INFO_KINDS else "warning"
+
     def __str__(self) -> str:
         where = self.origin.file if self.origin.line is None else \
             f"{self.origin.file}:{self.origin.line}"
@@ -60,6 +75,7 @@ class Finding:
         data = asdict(self)
         data["origin"] = asdict(self.origin)
         data["text"] = str(self)
+        data["level"] = self.level
         return data
 
 
@@ -288,7 +304,7 @@ def check_merged(kconf: kconfiglib.Kconfig, merged: Merged) -> list[Finding]:
     for symbol, chain in merged.history.items():
         final = chain[-1]
         for old in chain[:-1]:
-            if old.value != final.value:
+            if old.value != final.value and not final.intended:
                 findings.append(Finding("overridden", symbol, old.value, final.value, old.origin,
                                         f"overridden by {final.origin}"))
         sym = kconf.syms.get(symbol)

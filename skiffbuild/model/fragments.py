@@ -28,6 +28,9 @@ __all__ = ["Assignment", "Merged", "Origin", "host_path_problems", "merge", "nam
 
 _ASSIGN = re.compile(r"([A-Za-z0-9_]+)=(.*)")
 _NOT_SET = re.compile(r"#\s*([A-Za-z0-9_]+) is not set\s*")
+# Marks the next assignment as a deliberate override of earlier layers' values:
+# `skiffbuild check` does not report what it overrides, even with --fail-on overridden.
+_INTENDED = re.compile(r"#\s*skiffbuild:\s*override\b.*", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # the rest split lines
 _VALUE = re.compile(r'[ynm]|-?[0-9]+|0[xX][0-9a-fA-F]+|"(?:[^"\\]|\\.)*"')
 
@@ -49,6 +52,7 @@ class Assignment:
     value: str  # as written: y, n, "text", 42, 0x10; "n" for "is not set"
     not_set: bool
     origin: Origin
+    intended: bool = False  # "# skiffbuild: override" above it: overriding is the point
 
     def text(self) -> str:
         return f"# {self.symbol} is not set" if self.not_set else f"{self.symbol}={self.value}"
@@ -102,6 +106,7 @@ def parse_fragment(path: Path, kind: str, layer: str, display: str,
     # Lines are quoted in errors only from a file of the layer itself: a symlink to a host
     # file (/etc/shadow) must not have its content printed.
     quote = within is not None or _own_file(path)  # read from inside `within` only
+    intended = False
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -109,6 +114,9 @@ def parse_fragment(path: Path, kind: str, layer: str, display: str,
         not_set = _NOT_SET.fullmatch(line)
         if not_set:
             symbol, value = not_set.group(1), "n"
+        elif _INTENDED.fullmatch(line):
+            intended = True
+            continue
         elif line.startswith("#"):
             continue
         else:
@@ -136,7 +144,9 @@ def parse_fragment(path: Path, kind: str, layer: str, display: str,
             problems.append(Problem(display, number, None,
                                     wrong if quote else f"not a {kind} symbol"))
             continue
-        assignments.append(Assignment(symbol, value, bool(not_set), Origin(layer, display, number)))
+        assignments.append(Assignment(symbol, value, bool(not_set),
+                                      Origin(layer, display, number), intended))
+        intended = False
     return assignments, problems
 
 

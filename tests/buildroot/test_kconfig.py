@@ -120,6 +120,18 @@ def test_each_kind_of_dropped_request(tmp_path: Path) -> None:
     ]
 
 
+def test_a_marked_override_is_not_a_finding(tmp_path: Path) -> None:
+    findings = configure(tmp_path, [
+        ("base/core", 'BR2_TARGET_GENERIC_HOSTNAME="base"\nBR2_JLEVEL=2\n'),
+        ("pi/4", '# skiffbuild: override (the product name)\nBR2_TARGET_GENERIC_HOSTNAME="pi"\n'
+                 'BR2_JLEVEL=4\n'),
+    ])
+    # Only the unmarked override is reported; the marker covers the next assignment only.
+    assert findings == [
+        "layers/base/core/buildroot/f:2: BR2_JLEVEL=2 [base/core]: overridden (got 4): "
+        "overridden by pi/4 (layers/pi/4/buildroot/f:3)"]
+
+
 def test_choice_decided_by_a_later_layer(tmp_path: Path) -> None:
     findings = configure(tmp_path, [("base/core", "BR2_x86_64=y\n"),
                                     ("pi/4", "BR2_aarch64=y\n")])

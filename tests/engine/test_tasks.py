@@ -108,21 +108,51 @@ def test_bundled_boards_with_skiff_core_check_clean(tmp_path: Path, testtree: Pi
     assert n["pi4-core"] > 30
 
 
-def test_check_reports_findings_and_strict_fails(doit_project: DoitProject) -> None:
+def test_check_fails_on_a_misspelt_package_and_strict_names_kinds(
+        doit_project: DoitProject) -> None:
     override = doit_project.root / "overrides" / "workspaces" / "qemu-x86_64" / "buildroot"
     override.mkdir(parents=True)
     (override / "local").write_text("BR2_PACKAGE_HTOPP=y\n")
-    lenient = doit_project.skiffbuild("check", "qemu-x86_64")
-    assert lenient.returncode == 0
-    assert lenient.stdout.splitlines()[-1] == \
+    # An unknown symbol is an error by default (it was a warning, exit 0).
+    checked = doit_project.skiffbuild("check", "qemu-x86_64")
+    assert checked.returncode == 1
+    assert checked.stdout.splitlines()[-1] == \
         "qemu-x86_64: 1 finding(s) (hash audit: 22 of 22 source files hashed)"
-    assert ("warning: overrides/workspaces/qemu-x86_64/buildroot/local:1: BR2_PACKAGE_HTOPP=y "
+    assert ("error: overrides/workspaces/qemu-x86_64/buildroot/local:1: BR2_PACKAGE_HTOPP=y "
             "[overrides/workspaces/qemu-x86_64]: unknown: unknown symbol in this Buildroot "
-            "(did you mean BR2_PACKAGE_HTOP?)") in lenient.stdout + lenient.stderr
-    strict = doit_project.skiffbuild("check", "--strict", "qemu-x86_64")
-    assert strict.returncode == 1
-    assert strict.stderr.splitlines()[-1] == \
-        "error: 1 requested setting(s) did not take effect (--strict)"
+            "(did you mean BR2_PACKAGE_HTOP?)") in checked.stderr
+    assert checked.stderr.splitlines()[-2:] == [
+        "error: 1 finding(s) fail the check: unknown (1)",
+        "hint: fix them in the layers; a later layer's deliberate override is marked with a "
+        "'# skiffbuild: override' line above it"]
+    bad = doit_project.skiffbuild("check", "--fail-on", "overriden", "qemu-x86_64")
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines()[0] == "error: --fail-on: unknown finding kind 'overriden'"
+
+
+def test_an_override_by_a_later_layer_is_information_unless_asked(
+        doit_project: DoitProject) -> None:
+    override = doit_project.root / "overrides" / "workspaces" / "qemu-x86_64" / "buildroot"
+    override.mkdir(parents=True)
+    # skiff/base sets BR2_TARGET_GENERIC_HOSTNAME; the workspace override changes it.
+    fragment = override / "local"
+    fragment.write_text('BR2_TARGET_GENERIC_HOSTNAME="bench"\n')
+    for args in (("check",), ("check", "--strict")):
+        info = doit_project.skiffbuild(*args, "qemu-x86_64")
+        assert info.returncode == 0, info.stdout + info.stderr
+        assert any(line.startswith("info: ") and "overridden" in line
+                   for line in info.stderr.splitlines()), info.stderr
+    asked = doit_project.skiffbuild("check", "--fail-on", "overridden", "qemu-x86_64")
+    assert asked.returncode == 1
+    assert "error: 1 finding(s) fail the check: overridden (1)" in asked.stderr
+    # Marked as deliberate: not reported at all, even when asked.
+    fragment.write_text('# skiffbuild: override (our product name)\n'
+                        'BR2_TARGET_GENERIC_HOSTNAME="bench"\n')
+    marked = doit_project.skiffbuild("check", "--fail-on", "overridden", "qemu-x86_64")
+    assert marked.returncode == 0, marked.stdout + marked.stderr
+    assert "overridden" not in marked.stderr
+    assert marked.stdout.splitlines()[-1] == \
+        "qemu-x86_64: ok (hash audit: 22 of 22 source files hashed)"
 
 
 def test_manifest_error_exits_2_without_traceback(doit_project: DoitProject) -> None:
