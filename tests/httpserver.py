@@ -175,20 +175,18 @@ class FaultyServer:
         req.close_connection = True
 
     def _drip_headers(self, req: BaseHTTPRequestHandler, every: float) -> None:
-        head = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 10_000 + b"\r\n\r\n"
-        try:
-            for i in range(len(head)):
-                req.wfile.write(head[i:i + 1])
-                req.wfile.flush()
-                time.sleep(every)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        req.close_connection = True
+        self._drip(req, b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 10_000 + b"\r\n\r\n",
+                   every)
 
     def _serve_drip(self, req: BaseHTTPRequestHandler, data: bytes, every: float) -> None:
         req.send_response(200)
         req.send_header("Content-Length", str(len(data)))
         req.end_headers()
+        self._drip(req, data, every)
+
+    @staticmethod
+    def _drip(req: BaseHTTPRequestHandler, data: bytes, every: float) -> None:
+        """``data`` one byte every ``every`` seconds, then the connection is closed."""
         try:
             for i in range(len(data)):
                 req.wfile.write(data[i:i + 1])

@@ -38,14 +38,9 @@ from skiffbuild.app.sandbox import refresh_copy, use_standin_hashes
 from skiffbuild.app.testtree import TESTTREE_TAG, create_testtree_repo, find_testtree
 from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.fsutil import atomic_write
-from skiffbuild.core.project import (
-    ENV_LAYER_PATH,
-    ENV_MIRRORS,
-    ENV_PRIMARY_SITE,
-    ENV_PROJECT,
-    Project,
-)
+from skiffbuild.core.project import Project
 from skiffbuild.core.runner import call, query
+from skiffbuild.core.settings import ENV_LAYER_PATH, ENV_MIRRORS, ENV_PRIMARY_SITE, ENV_PROJECT
 from skiffbuild.image.boot import boot_disk
 from skiffbuild.model.manifest import load_board, load_pin
 

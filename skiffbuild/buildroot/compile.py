@@ -47,9 +47,10 @@ from skiffbuild.buildroot.toolchain import (
 )
 from skiffbuild.core.errors import BuildError
 from skiffbuild.core.fsutil import atomic_write, sha256_file
-from skiffbuild.core.project import ENV_MAKE_ARGS, Project
+from skiffbuild.core.project import Project
 from skiffbuild.core.records import OutputRecord, read_output_record, write_output_record
 from skiffbuild.core.runner import build_environment, child_environment, git, quote, spawn, tail
+from skiffbuild.core.settings import ENV_MAKE_ARGS
 from skiffbuild.model.manifest import load_pin
 from skiffbuild.model.plan import Workspace
 

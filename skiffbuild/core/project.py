@@ -15,23 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skiffbuild.core.errors import SkiffError
-from skiffbuild.core.settings import (
-    ENV_DOWNLOAD_LIMIT,
-    ENV_JOBS,
-    ENV_LAYER_PATH,
-    ENV_MAKE_ARGS,
-    ENV_MIRRORS,
-    ENV_OFFLINE,
-    ENV_PRIMARY_SITE,
-    ENV_PROJECT,
-    ENV_QUIET,
-    ENV_STRICT,
-    flag,
-)
+from skiffbuild.core.settings import ENV_LAYER_PATH, ENV_PROJECT
 
-__all__ = ["ENV_DOWNLOAD_LIMIT", "ENV_JOBS", "ENV_LAYER_PATH", "ENV_MAKE_ARGS", "ENV_MIRRORS",
-           "ENV_OFFLINE", "ENV_PRIMARY_SITE",
-           "ENV_PROJECT", "ENV_QUIET", "ENV_STRICT", "Project", "WorkspacePaths", "flag"]
+__all__ = ["Project", "WorkspacePaths"]
 
 @dataclass(frozen=True)
 class WorkspacePaths:

@@ -419,6 +419,8 @@ def read_sums(sums: Path) -> list[tuple[str, str]]:
     ValueError for a line that is not ``<64 hex>  <name>`` or a name leaving it."""
     entries = []
     for line in sums.read_text().splitlines():
+        if not line.strip():
+            continue
         digest, sep, name = line.partition("  ")
         if not sep or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest) \
                 or not name or name.startswith("/") or ".." in Path(name).parts:

@@ -35,11 +35,13 @@ from typing import Any
 
 from skiffbuild.core.errors import BuildError, SkiffError
 from skiffbuild.core.fsutil import atomic_write
-from skiffbuild.core.project import ENV_PROJECT, Project
+from skiffbuild.core.project import Project
 from skiffbuild.core.runner import call, capture, git, query, quote, tail
+from skiffbuild.core.settings import ENV_PROJECT
+from skiffbuild.image.assemble import read_sums
 from skiffbuild.image.fsinspect import compare, filesystem_of, list_image
 
-__all__ = ["VARIANTS", "ReproError", "first_error", "parse_sums", "repro"]
+__all__ = ["VARIANTS", "ReproError", "first_error", "sums_of", "repro"]
 
 # "umask", "hostname" and "faketime" are applied around the build, the rest is its
 # environment. "faketime": the clock's offset (libfaketime's FAKETIME syntax).
@@ -76,13 +78,9 @@ class ReproError(BuildError):
         self.report = report
 
 
-def parse_sums(text: str) -> dict[str, str]:
-    sums = {}
-    for line in text.splitlines():
-        if line.strip():
-            digest, _, name = line.partition("  ")
-            sums[name.strip()] = digest.strip()
-    return sums
+def sums_of(sums: Path) -> dict[str, str]:
+    """name -> sha256 of a ``SHA256SUMS`` (image.assemble reads it the one way)."""
+    return {name: digest for digest, name in read_sums(sums)}
 
 
 def _link(target: Path, link: Path) -> None:
@@ -266,9 +264,11 @@ def repro(project: Project, ws: str, *, against: Path | None = None,
     published: dict[str, str] | None = None
     if against is not None:
         try:
-            published = parse_sums(against.read_text())
+            published = sums_of(against)
         except OSError as exc:
             raise SkiffError(f"cannot read {against}: {exc.strerror}") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SkiffError(str(exc).splitlines()[0][:300]) from None
     names = ["a"] if published is not None else ["a", "b"]
     report: dict[str, Any] = {
         "workspace": ws, "verdict": None, "against": str(against) if against else None,
@@ -297,7 +297,7 @@ def repro(project: Project, ws: str, *, against: Path | None = None,
             raise ReproError(exc.message, report) from None
         build["seconds"] = round(time.monotonic() - started, 1)
         echo(f"repro:{ws}: build {name} done in {build['seconds']:.0f}s")
-        sums[name] = parse_sums(copy.workspace(ws).sums.read_text())
+        sums[name] = sums_of(copy.workspace(ws).sums)
     other = published if published is not None else sums["b"]
     artifacts: list[dict[str, Any]] = [{"name": n, "a": sums["a"].get(n), "b": other.get(n),
                   "same": sums["a"].get(n) == other.get(n)}

@@ -10,7 +10,7 @@ import pytest
 from conftest import PinnedTree, make_doit_project, use_standin_pi_kernel
 from httpserver import FaultyServer
 
-from skiffbuild.release.repro import first_error, parse_sums
+from skiffbuild.release.repro import first_error, sums_of
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +60,7 @@ def test_bundled_qemu_board_is_identical_then_a_year_stamp_is_caught(
     check = project.skiffbuild("repro", "qemu-x86_64", "--against", str(sums))
     assert check.returncode == 1  # the published set came from the year-writing build
 
-    assert parse_sums(sums.read_text()).keys() == {
+    assert sums_of(sums).keys() == {
         "qemu-x86_64.img", "partitions/boot.vfat", "partitions/persist.ext4"}
 
 
@@ -115,3 +115,14 @@ def test_first_error_is_the_cause() -> None:
     assert first_error(log) == "foo.c:3:1: error: unknown type name 'bar'"
     assert first_error(log[4:]) == "make[2]: *** [Makefile:4: foo.o] Error 1"
     assert first_error(["all fine"]) is None
+
+
+def test_a_published_sha256sums_is_read_strictly(tmp_path: Path) -> None:
+    sums = tmp_path / "SHA256SUMS"
+    digest = "ab" * 32
+    sums.write_text(f"{digest}  disk.img\n\n{digest}  partitions/boot.vfat\n")
+    assert sums_of(sums) == {"disk.img": digest, "partitions/boot.vfat": digest}
+    sums.write_text(f"{digest}  ../outside\n")
+    with pytest.raises(ValueError) as caught:
+        sums_of(sums)
+    assert str(caught.value) == f"{sums}: not a SHA256SUMS line: '{digest}  ../outside'"
