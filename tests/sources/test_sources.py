@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 from conftest import (
-    ROOT,
+    SHARED,
     DoitProject,
     PinnedTree,
     add_external_package,
     make_doit_project,
     ran,
+    require_shared,
 )
 from httpserver import FaultyServer
 
@@ -40,9 +41,8 @@ def test_uri_forms(text: str, url: str, back: str) -> None:
 
 def test_reference_show_info_parses(tmp_path: Path) -> None:
     """Real Buildroot 2026.02.3 output (reference/data), with stand-in hash files."""
-    data = ROOT.parent / "shared" / "reference" / "data" / "show-info-qemu_x86_64.json"
-    if not data.is_file():
-        pytest.skip("shared/reference is not beside this checkout")
+    data = SHARED / "reference" / "data" / "show-info-qemu_x86_64.json"
+    require_shared(data)  # a failure, not a skip, under CI=true
     info = json.loads(data.read_text())
     for entry in info.values():
         for name in entry.get("hashes", ()):
