@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skiffbuild.buildroot import checkout
+from skiffbuild.buildroot.handedits import hand_edits, record_generated
 from skiffbuild.buildroot.hooks import CONFINE, confine_script, hook_script
 from skiffbuild.buildroot.kconfig import (
     Finding,
@@ -213,6 +214,14 @@ def configure(ws: Workspace, project: Project, *, strict: bool = False,
         raise SkiffError(f"the Buildroot tree for pin '{ws.pin.name}' is not checked out",
                          hint=f"run: doit fetch:{ws.pin.name}")
     conf = plan_configuration(ws, project)
+    edits = hand_edits(ws.paths)
+    if edits is not None and edits.symbols:
+        raise SkiffError(edits.describe(ws.name, ws.paths, project.display),
+                         hint=edits.hint(ws.name))
+    if edits is not None:
+        echo(f"warning: {project.display(ws.paths.defconfig)} was rewritten outside skiffbuild "
+             "with the same values (make savedefconfig?); it is generated from the layers, "
+             "so it is written again")
     _write_files(ws, conf)
     ws.paths.output.mkdir(parents=True, exist_ok=True)
     env = build_environment({"GIT_CEILING_DIRECTORIES": str(tree.parent)})
@@ -220,6 +229,7 @@ def configure(ws: Workspace, project: Project, *, strict: bool = False,
          "BR2_EXTERNAL=" + ":".join(map(str, conf.externals)),
          "defconfig", f"BR2_DEFCONFIG={ws.paths.defconfig}"],
         log=ws.paths.logs / "config.log", env=env, what=f"Buildroot defconfig for {ws.name}")
+    record_generated(ws.paths)
     kconf = buildroot_kconfig(tree, ws.paths.output, ws.paths.dotconfig)
     findings = layer_findings(ws, project)
     findings += check_merged(kconf, conf.merged["buildroot"])

@@ -34,6 +34,8 @@ from typing import Any
 
 import kconfiglib
 
+from skiffbuild.buildroot.handedits import parse_dotconfig
+
 __all__ = ["RebuildPlan", "TreeChange", "parse_dotconfig", "plan_rebuild", "plan_tree_change"]
 
 _FULL_SYSTEM = ("BR2_INIT_", "BR2_ROOTFS_SKELETON", "BR2_ROOTFS_MERGED_USR",
@@ -47,19 +49,6 @@ class RebuildPlan:
     full: bool = False
     packages: tuple[str, ...] = ()  # to dirclean
     reasons: tuple[str, ...] = field(default=())
-
-
-def parse_dotconfig(text: str) -> dict[str, str]:
-    values = {}
-    for line in text.splitlines():
-        match = re.fullmatch(r"(BR2_[A-Za-z0-9_]+)=(.*)", line)
-        if match:
-            values[match.group(1)] = match.group(2)
-            continue
-        match = re.fullmatch(r"# (BR2_[A-Za-z0-9_]+) is not set", line)
-        if match:
-            values[match.group(1)] = "n"
-    return values
 
 
 def _owner(filename: str, tree: Path, externals: dict[str, str]) -> str | None:

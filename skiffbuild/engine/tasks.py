@@ -38,6 +38,7 @@ from skiffbuild.buildroot.compile import (
     make_args,
 )
 from skiffbuild.buildroot.configure import configure
+from skiffbuild.buildroot.handedits import generated_intact
 from skiffbuild.buildroot.mirrors import MirrorMap
 from skiffbuild.buildroot.overrides import OverridesUnchanged
 from skiffbuild.core.codedigest import code_digest
@@ -268,7 +269,10 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
                 "config", ws, run.configure, doc=f"configure {ws.name}: {ws.board.description}",
                 file_dep=[*map(str, ws.inputs()), str(stamp)],
                 targets=[str(ws.paths.defconfig), str(ws.paths.dotconfig)],
-                facts=ws.config_key())
+                # Edited by hand (make menuconfig, savedefconfig): run, and refuse to
+                # overwrite the edits (handedits).
+                facts=ws.config_key(), uptodate=[config_changed(ws.config_key()),
+                                                 functools.partial(generated_intact, ws.paths)])
         yield from run.broken_tasks("config")
 
     def task_sources() -> Iterator[dict[str, Any]]:
