@@ -33,6 +33,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     plan = load_plan(project, args.workspaces or None, partial=not args.workspaces)
     names = args.workspaces or sorted(plan.workspaces)
     fail_on = _fail_on(args)
+    as_json = bool(getattr(args, "json", False))
+    # With --json stdout is the JSON alone; the verdict lines join the messages on stderr.
+    out = sys.stderr if as_json else sys.stdout
+    listing: list[dict[str, object]] = []
     configured(settings, names)
     unhashed = 0
     failing: dict[str, int] = {}  # kind -> findings that fail the check
@@ -54,25 +58,40 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         verdicts = ([f"{len(findings)} finding(s)"] if findings else []) + \
             ([f"{len(gaps)} of {len(sources)} source files without a hash"] if gaps else [])
         print(f"{name}: {', '.join(verdicts) or 'ok'} "
-              f"(hash audit: {len(sources) - len(gaps)} of {len(sources)} source files hashed)")
+              f"(hash audit: {len(sources) - len(gaps)} of {len(sources)} source files hashed)",
+              file=out)
+        listing.append({
+            "workspace": name, "checked": True,
+            "findings": [{**finding, "level": finding.get("level", "warning"),
+                          "fails": finding["kind"] in fail_on} for finding in findings],
+            "hash_audit": {"sources": len(sources), "hashed": len(sources) - len(gaps),
+                           "unhashed": [{"file": gap.source.relpath,
+                                         "packages": list(gap.source.packages),
+                                         "text": str(gap)} for gap in gaps]},
+            "problems": []})
     for name, problems in sorted(plan.broken.items()):
-        print(f"{name}: not checked, its manifests have problems")
+        print(f"{name}: not checked, its manifests have problems", file=out)
         print(ProblemsError(problems).render(), file=sys.stderr)
+        listing.append({"workspace": name, "checked": False, "findings": [],
+                        "hash_audit": None, "problems": [str(p) for p in problems]})
+    status = 0
     if plan.broken:
-        return EXIT_USER
-    if unhashed:
+        status = EXIT_USER
+    elif unhashed:
         print(f"error: {unhashed} source file(s) have no hash: sources: would refuse them",
               file=sys.stderr)
         print(f"hint: {GAP_HINT}", file=sys.stderr)
-        return EXIT_BUILD
-    if failing:
+        status = EXIT_BUILD
+    elif failing:
         kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(failing.items()))
         print(f"error: {sum(failing.values())} finding(s) fail the check: {kinds}",
               file=sys.stderr)
         print("hint: fix them in the layers; a later layer's deliberate override is marked "
               "with a '# skiffbuild: override' line above it", file=sys.stderr)
-        return EXIT_BUILD
-    return 0
+        status = EXIT_BUILD
+    if as_json:
+        print(json.dumps(listing, indent=2))
+    return status
 
 
 def _fail_on(args: argparse.Namespace) -> set[str]:

@@ -116,6 +116,10 @@ def cmd_lock(args: argparse.Namespace, settings: Settings) -> int:
     from skiffbuild.buildroot.showinfo import query_overrides, workspace_sources
     from skiffbuild.sources.lockfile import LOCK_NAME, check_lock, lock_for, read_lock, write_lock
 
+    as_json = bool(getattr(args, "json", False))
+    if as_json and not args.check:
+        raise SkiffError("--json lists the differences of --check: give both",
+                         hint="skiffbuild lock --check --json")
     names = args.workspaces or sorted(load_plan(project_of(settings)).workspaces)
     if not names:
         raise SkiffError("the project has no workspaces (manifests/boards/*.yaml) to lock")
@@ -138,11 +142,15 @@ def cmd_lock(args: argparse.Namespace, settings: Settings) -> int:
         drift = check_lock(plan.project, current, complete=every)
         for line in drift:
             print(line, file=sys.stderr)
+        if as_json:  # each line is "<workspace>: <what differs>"
+            rows = [{"workspace": line.partition(": ")[0],
+                     "difference": line.partition(": ")[2], "text": line} for line in drift]
+            print(json.dumps(rows, indent=2))
         if drift:
             print(f"hint: review, then record it with: skiffbuild lock "
                   f"{' '.join(args.workspaces)}".rstrip(), file=sys.stderr)
             return EXIT_BUILD
-        print(f"{LOCK_NAME}: {', '.join(names)} match")
+        print(f"{LOCK_NAME}: {', '.join(names)} match", file=sys.stderr if as_json else sys.stdout)
         return 0
     changed = write_lock(plan.project, current, replace_all=every)
     print(f"{LOCK_NAME}: {'updated' if changed else 'unchanged'} ({', '.join(names)})")
