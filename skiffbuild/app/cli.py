@@ -19,7 +19,10 @@ from typing import Any
 
 from skiffbuild import __version__
 from skiffbuild.app import commands_build as build
+from skiffbuild.app import commands_diff as diff
+from skiffbuild.app import commands_graph as graph
 from skiffbuild.app import commands_info as info
+from skiffbuild.app import commands_menuconfig as menu
 from skiffbuild.app import commands_sources as inputs
 from skiffbuild.app.common import Stop
 from skiffbuild.core.errors import EXIT_INTERNAL, SkiffError
@@ -88,6 +91,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("workspace", nargs="?")
     p.add_argument("--all", action="store_true", help="include unlisted layers")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = command("graph", graph.cmd_graph, "draw a workspace's layer chain and task graph (SVG)",
+                "Draw the workspace's layers in merge order and its doit tasks (fetch, config, "
+                "sources, compile, image, repro) with the files that connect them, as read "
+                "from the task definitions; nothing is built. Writes workspaces/<ws>/graph.svg "
+                "by default (needs Graphviz's dot); --format dot or json need nothing.",
+                ["skiffbuild graph pi4", "skiffbuild graph pi4 -o pi4.svg",
+                 "skiffbuild graph pi4 --format dot | dot -Tpng > pi4.png",
+                 "skiffbuild graph pi4 --format json"])
+    p.add_argument("workspace")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="write here (default: workspaces/<ws>/graph.svg; stdout for dot/json)")
+    p.add_argument("--format", choices=["svg", "dot", "json"], default="svg",
+                   help="svg (default, needs Graphviz), dot source, or json nodes and edges")
     p = command("check", build.cmd_check, "configure and validate workspaces without building",
                 "Bring config:<ws> up to date, report every requested setting that did not take "
                 "effect, and audit offline that every source has a hash. An unknown symbol, an "
@@ -97,12 +113,43 @@ def parser() -> argparse.ArgumentParser:
                 "of layering). Mark a deliberate override with a '# skiffbuild: override' line "
                 "above it in the fragment.",
                 ["skiffbuild check", "skiffbuild check --strict pi4 qemu-x86_64",
-                 "skiffbuild check --fail-on overridden pi4"])
+                 "skiffbuild check --fail-on overridden pi4",
+                 "skiffbuild check --json pi4   the findings and the hash audit as JSON"])
     p.add_argument("workspaces", nargs="*", help="default: all")
     p.add_argument("--strict", action="store_true",
                    help="warnings fail the check too (not-applied, layer)")
     p.add_argument("--fail-on", metavar="KIND[,KIND]",
                    help="these finding kinds fail the check too, e.g. overridden")
+    p.add_argument("--json", action="store_true",
+                   help="per workspace: the findings and the hash audit, as JSON on stdout "
+                   "(messages stay on stderr, the exit status is unchanged)")
+    p = command("diff", diff.cmd_diff, "compare the resolved .config of two boards or two pins",
+                "Configure both sides (config:<ws>, as check does) and compare their Buildroot "
+                "configurations (workspaces/<ws>/output/.config) symbol by symbol, naming the "
+                "layer that requested each value (skiffbuild: the wiring of the layers). With "
+                "--pin PIN: WORKSPACE on its own pin against WORKSPACE on manifests/<PIN>.yaml, "
+                "configured in workspaces/.diff/<PIN>/<ws>/ (the real workspace is not "
+                "touched). Paths inside each workspace are compared with the workspace's "
+                "directory written as workspaces/<ws>/. Shown: every symbol whose value differs, "
+                "and a symbol defined on one side only unless it is off there (n or \"\"); "
+                "--all shows those too. 'absent': the .config has no such symbol. Exit "
+                "status 0 whether or not they differ (--exit-code: 1 when any row is shown), "
+                "2 user error.",
+                ["skiffbuild diff qemu-x86_64 pi4",
+                 "skiffbuild diff qemu-x86_64 --pin buildroot-next   the same board, another pin",
+                 "skiffbuild diff --json --all qemu-x86_64 pi4",
+                 "skiffbuild diff --exit-code pi4 --pin buildroot-next   (CI: exit 1 on a change)"])
+    p.add_argument("workspace")
+    p.add_argument("other", nargs="?", metavar="other-workspace",
+                   help="the workspace to compare with (or --pin)")
+    p.add_argument("--pin", metavar="PIN",
+                   help="compare WORKSPACE on its own pin with WORKSPACE on manifests/<PIN>.yaml")
+    p.add_argument("--all", action="store_true",
+                   help="also symbols defined on one side only and off there (n or \"\")")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable list of {symbol, a, b, origin_a, origin_b}")
+    p.add_argument("--exit-code", action="store_true",
+                   help="exit 1 when any symbol is reported (like git diff --exit-code)")
     p = command("build", build.cmd_build, "build the disk image of workspaces (doit image:WS)",
                 "Run doit image:<ws> for each WORKSPACE in this process (fetch, configure, "
                 "download, compile and assemble, each only when its inputs changed), then "
@@ -114,6 +161,33 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--process", type=int, metavar="N", default=0,
                    help="build up to N workspaces at once (doit -n N)")
     p.add_argument("--offline", action="store_true", help="never touch the network")
+    p = command("menuconfig", menu.cmd_menuconfig, "change the configuration in the real "
+                "menu and save the change into a layer",
+                "Open Buildroot's own menu (make menuconfig; with --kernel, --busybox or "
+                "--uboot the package's: make linux-menuconfig ...) on the workspace's resolved "
+                "configuration, then write what changed as a fragment, "
+                "<layer>/<kind>/90-menuconfig, into the layer named by --save-to (a layer of "
+                "the workspace, `overrides` for every workspace, or overrides/workspaces/WS). "
+                "Buildroot's changes are reduced to the values chosen (what they select "
+                "follows), the workspace is configured again from the layers, and any value "
+                "that came out different is reported (exit 1). Nothing is saved when a later "
+                "layer would override a value. Edits made to output/.config or to the "
+                "generated defconfig outside skiffbuild stop the next configuration; --adopt "
+                "saves them the same way, --discard drops them.",
+                ["skiffbuild menuconfig pi4 --save-to pi/4",
+                 "skiffbuild menuconfig pi4 --kernel --save-to overrides/workspaces/pi4",
+                 "skiffbuild menuconfig pi4 --adopt --save-to pi/4   keep `make menuconfig` edits",
+                 "skiffbuild menuconfig pi4 --discard                 drop them"])
+    p.add_argument("workspace")
+    for kind, package in (("kernel", "linux"), ("busybox", "busybox"), ("uboot", "uboot")):
+        p.add_argument(f"--{kind}", action="store_true",
+                       help=f"the {package} configuration (make {package}-menuconfig)")
+    p.add_argument("--save-to", metavar="LAYER", help="a layer of the workspace, overrides, "
+                   "or overrides/workspaces/WS")
+    p.add_argument("--adopt", action="store_true",
+                   help="no menu: save the edits already made outside skiffbuild")
+    p.add_argument("--discard", action="store_true",
+                   help="no menu: drop the edits made outside skiffbuild and configure again")
     p = command("run", build.cmd_run, "run a layer command, e.g. boot the image in qemu",
                 "Run a command a layer of the workspace provides (`skiffbuild layers WS` lists "
                 "them) with SKIFFBUILD_WORKSPACE, SKIFFBUILD_LAYER, SKIFFBUILD_LAYER_DIR, "
@@ -168,10 +242,14 @@ def parser() -> argparse.ArgumentParser:
     p = command("lock", inputs.cmd_lock, "write skiffbuild.lock, or check the workspaces "
                 "against it", "Record per workspace the Buildroot commit, the patch digest "
                 "and every source file with its sha256 and size in skiffbuild.lock.",
-                ["skiffbuild lock", "skiffbuild lock --check      (CI: exit 1 on drift)"])
+                ["skiffbuild lock", "skiffbuild lock --check      (CI: exit 1 on drift)",
+                 "skiffbuild lock --check --json"])
     p.add_argument("workspaces", nargs="*", help="default: all")
     p.add_argument("--check", action="store_true",
                    help="exit 1 listing every difference from the lock; write nothing")
+    p.add_argument("--json", action="store_true",
+                   help="with --check: the differences as a JSON list on stdout (empty: "
+                   "it matches)")
     p = command("repro", build.cmd_repro, "build twice from scratch and compare, or check a "
                 "build against a published SHA256SUMS",
                 "Build the workspace twice from scratch with varied environments and compare "

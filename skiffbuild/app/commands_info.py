@@ -121,7 +121,7 @@ def cmd_boards(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Subcommands whose positional arguments name workspaces (the first one only, or all).
-_ONE_WORKSPACE = ("layers", "sources", "export", "run", "repro")
+_ONE_WORKSPACE = ("layers", "graph", "menuconfig", "sources", "export", "run", "repro")
 _WORKSPACES = ("check", "lock", "build", "nightly", "tryout")
 _FILES = ("import", "testtree")
 

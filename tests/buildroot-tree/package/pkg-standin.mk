@@ -87,4 +87,13 @@ $$($(2)_DIR)/.stamp_dotconfig: $$(wildcard $$($(2)_KCONFIG_FILE)) \
 		> $$(@D)/.config
 	$$(Q)touch $$@
 $$($(2)_TARGET_CONFIGURE): $$($(2)_DIR)/.stamp_dotconfig
+
+# <name>-menuconfig, as Buildroot's configuration editors: edit <dir>/.config
+# in the foreground (support/kconfig/standin-menu.py), then forget that the
+# package was configured, built and installed, so the next build redoes them.
+.PHONY: $(1)-menuconfig
+$(1)-menuconfig: $$($(2)_DIR)/.stamp_dotconfig
+	$$(HOSTPYTHON) $$(TOPDIR)/support/kconfig/standin-menu.py $$($(2)_DIR)/.config
+	rm -f $$(addprefix $$($(2)_DIR)/.stamp_,configured built installed \
+		target_installed staging_installed images_installed)
 endef
