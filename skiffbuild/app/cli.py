@@ -1,8 +1,9 @@
 """The ``skiffbuild`` command: the parser, its help, and error handling.
 
 The subcommands live in ``commands_info`` (layers, boards, completion),
-``commands_sources`` (sources, export, import, pin, lock) and ``commands_build``
-(check, build, run, repro, nightly, tryout, testtree). Building itself is doit's
+``commands_sources`` (sources, export, import, pin, lock), ``commands_build``
+(check, build, run, repro, nightly, tryout, testtree), ``commands_menuconfig``,
+``commands_diff`` and ``commands_graph``. Building itself is doit's
 job (``doit image:pi4``); ``skiffbuild build`` runs the same tasks in-process.
 Exit status: 0 success, 1 build failure or strict-mode findings, 2 user error,
 3 internal error.
