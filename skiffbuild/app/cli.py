@@ -303,12 +303,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "tasks", ()) is None:
         args.tasks = ["image"]
     try:
-        return int(args.func(args, settings))
-    except Stop as stop:
-        return stop.status
-    except SkiffError as exc:
-        print(exc.render(), file=sys.stderr)
-        return exc.exit_status
+        try:
+            status = int(args.func(args, settings))
+        except Stop as stop:
+            status = stop.status
+        except SkiffError as exc:
+            print(exc.render(), file=sys.stderr)
+            status = exc.exit_status
+        # Now rather than at exit, so that a reader gone (below) is handled here too.
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # The reader of stdout went away (`skiffbuild layers | head -1`): stop quietly,
+        # with the status of a command killed by SIGPIPE (128 + 13), as `ls | head` does:
+        # the output was cut short, which is neither success nor one of our own failures.
+        # Only when stdout is that pipe: a pipe to a child process is still a bug.
+        import os
+        import select
+
+        try:
+            fd = sys.stdout.fileno()
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT)
+            gone = any(events & (select.POLLERR | select.POLLHUP)
+                       for _, events in poller.poll(0))
+        except (AttributeError, OSError, ValueError):
+            gone = False  # stdout is no file (replaced in-process): not this case
+        if gone:
+            # The interpreter flushes stdout once more at exit: let that reach nothing.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+            return 141
+        traceback.print_exc()
+        print("internal error: this is a bug in skiffbuild", file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         return 130
     except Exception:
