@@ -19,6 +19,7 @@ from skiffbuild.core.project import Project
 from skiffbuild.core.runner import call
 from skiffbuild.core.settings import Settings
 from skiffbuild.model.plan import Workspace, load_plan
+from skiffbuild.model.skiffos import skiff_environment
 
 __all__ = ["cmd_build", "cmd_check", "cmd_nightly", "cmd_repro", "cmd_run", "cmd_testtree",
            "cmd_tryout"]
@@ -169,6 +170,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         env = {"SKIFFBUILD_WORKSPACE": ws.name, "SKIFFBUILD_LAYER": layer.name,
                "SKIFFBUILD_LAYER_DIR": str(layer.path), "SKIFFBUILD_IMAGE": str(image),
                "SKIFFBUILD_IMAGES_DIR": str(ws.paths.images)}
+        if ws.skiffos is not None:  # SkiffOS's cmd/<layer>/<command> environment
+            env.update(skiff_environment(ws.skiffos, ws.name, ws.paths.output,
+                                         ws.paths.config, plan.project.root, ws.chain))
+            env.update({"SKIFF_CURRENT_CONF_DIR": str(layer.path),
+                        "SKIFF_CURRENT_CONF_NAME": layer.name})
         try:
             return call([*argv, *args.args], cwd=layer.path, extra_env=env,
                         what=args.command_name)

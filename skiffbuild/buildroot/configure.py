@@ -11,6 +11,7 @@ checks that every request took effect.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -30,7 +31,9 @@ from skiffbuild.core.errors import Problem, ProblemsError, SkiffError
 from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import build_environment, run
+from skiffbuild.core.yamlload import read_text_bounded
 from skiffbuild.model.fragments import (
+    MAX_FRAGMENT_BYTES,
     Assignment,
     Merged,
     Origin,
@@ -39,8 +42,9 @@ from skiffbuild.model.fragments import (
     parse_fragment,
     render,
 )
-from skiffbuild.model.model import FRAGMENT_KINDS
+from skiffbuild.model.model import FRAGMENT_KINDS, Layer
 from skiffbuild.model.plan import Workspace
+from skiffbuild.model.skiffos import PLACEHOLDER_SYMBOLS, substitute_placeholders
 
 __all__ = ["WIRING", "Configuration", "configure", "generated_files", "layer_findings",
            "merge_workspace", "wiring"]
@@ -51,7 +55,8 @@ WIRING = ("BR2_ROOTFS_OVERLAY", "BR2_GLOBAL_PATCH_DIR", "BR2_LINUX_KERNEL_PATCH"
           "BR2_TARGET_UBOOT_PATCH", "BR2_LINUX_KERNEL_CONFIG_FRAGMENT_FILES",
           "BR2_TARGET_UBOOT_CONFIG_FRAGMENT_FILES", "BR2_PACKAGE_BUSYBOX_CONFIG_FRAGMENT_FILES",
           "BR2_ROOTFS_POST_BUILD_SCRIPT", "BR2_ROOTFS_POST_IMAGE_SCRIPT",
-          "BR2_TARGET_OPTIMIZATION", "BR2_DL_DIR", "BR2_REPRODUCIBLE")
+          "BR2_ROOTFS_USERS_TABLES", "BR2_TARGET_OPTIMIZATION", "BR2_DL_DIR",
+          "BR2_REPRODUCIBLE", "BR2_CCACHE_DIR")
 _SKIFF = "skiffbuild"
 _FRAGMENT_FILES = {"kernel": "BR2_LINUX_KERNEL_CONFIG_FRAGMENT_FILES",
                    "uboot": "BR2_TARGET_UBOOT_CONFIG_FRAGMENT_FILES",
@@ -66,6 +71,9 @@ class Configuration:
     externals: tuple[Path, ...]  # BR2_EXTERNAL trees in chain order
     files: dict[str, str]  # generated file name (in config/) -> content
     modes: dict[str, int]
+    # SkiffOS fragment quirks tolerated in SkiffOS-style layers (file:line, what
+    # Buildroot does with the line): warnings of config:<ws> and `skiffbuild check`.
+    warnings: tuple[Finding, ...] = ()
 
 
 def _quote(value: str) -> str:
@@ -94,22 +102,53 @@ def generated_files(ws: Workspace) -> list[Path]:
               if any(getattr(layer, attr) for layer in ws.chain)]
     if any(layer.post_build or layer.post_image for layer in ws.chain):
         names.append(CONFINE)
+    if any(layer.users for layer in ws.chain):
+        names.append("users.table")
     return [ws.paths.config / name for name in names]
 
 
 def merge_workspace(ws: Workspace, project: Project,
+                    warnings: list[Finding] | None = None,
                     ) -> tuple[dict[str, list[Assignment]], list[Problem]]:
-    """Parse every fragment of the chain, per kind, in merge order."""
+    """Parse every fragment of the chain, per kind, in merge order. SkiffOS-style layers
+    are parsed as SkiffOS reads them: the quirks Buildroot ignores (a bare symbol, an
+    unquoted empty value, a kernel symbol without CONFIG_) are dropped with a warning,
+    appended to ``warnings`` when given; every other bad line is a problem."""
     requests: dict[str, list[Assignment]] = {kind: [] for kind in FRAGMENT_KINDS}
     problems: list[Problem] = []
     for layer in ws.chain:
         for kind in FRAGMENT_KINDS:
             for file in layer.fragment_files(kind):
-                found, bad = parse_fragment(file, kind, layer.name, project.display(file),
-                                            fragment_root(layer, project.root))
-                requests[kind] += found
+                found, bad, warned = parse_fragment(
+                    file, kind, layer.name, project.display(file),
+                    fragment_root(layer, project.root),
+                    tolerant=layer.style in ("skiffos", "skiffos-base"))
+                requests[kind] += _skiffos_values(ws, layer.name, found)
                 problems += bad
+                if warnings is not None:
+                    warnings += [Finding("layer", w.key or "", "", None,
+                                         Origin(layer.name, w.file, w.line),
+                                         f"{w.key}: {w.message}" if w.key else w.message)
+                                 for w in warned]
     return requests, problems
+
+
+def _skiffos_values(ws: Workspace, layer: str, found: list[Assignment]) -> list[Assignment]:
+    """SkiffOS's placeholders: the version substituted. configs-base/post sets the lists
+    of the chain's parts to placeholders for paths of SkiffOS's own layout, last, so
+    that they replace what any layer set: here they become "", which the wiring then
+    extends with the same lists (skiffbuild's own file names)."""
+    tree = ws.skiffos
+    if tree is None:
+        return found
+    out = []
+    for a in found:
+        if layer == "configs-base/post" and a.symbol in PLACEHOLDER_SYMBOLS:
+            if a.symbol != "BR2_DEFCONFIG":  # given on make's command line instead
+                out.append(dataclasses.replace(a, value='""'))
+        else:
+            out.append(dataclasses.replace(a, value=substitute_placeholders(a.value, tree)))
+    return out
 
 
 def wiring(ws: Workspace, project: Project, requests: dict[str, list[Assignment]]) -> tuple[
@@ -141,16 +180,41 @@ def wiring(ws: Workspace, project: Project, requests: dict[str, list[Assignment]
         hooks = [(la, s) for la in chain for s in getattr(la, attr)]
         if hooks:
             name = f"{stage}.sh"
-            files[name] = hook_script(ws, stage, hooks)
+            files[name] = hook_script(ws, stage, hooks, project.root)
             files[CONFINE] = confine_script()
             modes[name] = modes[CONFINE] = 0o755
             extend(symbol, [str(cfg / name)])
     extend("BR2_TARGET_OPTIMIZATION", [flag for la in chain for flag in la.cflags])
-    out = [Assignment(sym, _quote(" ".join(words)), False, origin)
+    tables = [(la, f) for la in chain for f in la.users]
+    if tables:
+        files["users.table"] = _users_table(ws, project, tables)
+        extend("BR2_ROOTFS_USERS_TABLES", [str(cfg / "users.table")])
+    # In a SkiffOS workspace configs-base/post replaces these lists by design (and the
+    # wiring then fills them): that is not an override worth reporting.
+    out = [Assignment(sym, _quote(" ".join(words)), False, origin,
+                      intended=ws.skiffos is not None and sym in PLACEHOLDER_SYMBOLS)
            for sym, words in values.items()]
+    ccache = base.value_of("BR2_CCACHE")
+    if ccache is not None and ccache.value == "y" and base.value_of("BR2_CCACHE_DIR") is None:
+        # Buildroot's default is ~/.buildroot-ccache, outside the project and shared by
+        # every build of the user's; SkiffOS keeps one per workspace, and so do we.
+        out.append(Assignment("BR2_CCACHE_DIR",
+                              _quote(str(project.cache / "ccache" / ws.name)), False, origin))
     out.append(Assignment("BR2_DL_DIR", _quote(str(project.dl_dir)), False, origin))
     out.append(Assignment("BR2_REPRODUCIBLE", "y", False, origin))
     return out, files, modes
+
+
+def _users_table(ws: Workspace, project: Project, tables: list[tuple[Layer, Path]]) -> str:
+    """The layers' makeusers tables, concatenated in chain order (as SkiffOS does)."""
+    lines = [f"# makeusers table of workspace '{ws.name}', concatenated by skiffbuild from:"]
+    for layer, file in tables:
+        text = read_text_bounded(file, MAX_FRAGMENT_BYTES, within=layer.path)
+        if any(ord(c) < 0x20 and c not in "\t\n" for c in text):
+            raise SkiffError(f"{project.display(file)}: a users table holds control "
+                             "characters")
+        lines += [f"# {layer.name}: {project.display(file)}", text.rstrip("\n")]
+    return "\n".join(lines) + "\n"
 
 
 def _header(ws: Workspace, kind: str, externals: tuple[Path, ...]) -> list[str]:
@@ -168,7 +232,8 @@ def _header(ws: Workspace, kind: str, externals: tuple[Path, ...]) -> list[str]:
 
 
 def plan_configuration(ws: Workspace, project: Project) -> Configuration:
-    requests, problems = merge_workspace(ws, project)
+    warnings: list[Finding] = []
+    requests, problems = merge_workspace(ws, project, warnings)
     externals = tuple(la.buildroot_ext for la in ws.chain if la.buildroot_ext)
     for ext in externals:
         if ":" in str(ext) or " " in str(ext):
@@ -185,7 +250,7 @@ def plan_configuration(ws: Workspace, project: Project) -> Configuration:
         if requests[kind]:
             title = {"kernel": "Linux kernel", "uboot": "U-Boot", "busybox": "BusyBox"}[kind]
             files[f"{kind}.fragment"] = render(merged[kind], _header(ws, title, externals))
-    return Configuration(merged, externals, files, modes)
+    return Configuration(merged, externals, files, modes, tuple(warnings))
 
 
 def _write_files(ws: Workspace, conf: Configuration) -> None:
@@ -224,6 +289,10 @@ def configure(ws: Workspace, project: Project, *, strict: bool = False,
              "so it is written again")
     _write_files(ws, conf)
     ws.paths.output.mkdir(parents=True, exist_ok=True)
+    if ws.skiffos is not None and not (ws.paths.output / "output").is_symlink():
+        # SkiffOS's workspace links output/ to itself: its scripts use both
+        # $BUILDROOT_DIR/target and $BUILDROOT_DIR/output/images.
+        (ws.paths.output / "output").symlink_to(".")
     env = build_environment({"GIT_CEILING_DIRECTORIES": str(tree.parent)})
     run(["make", "-C", tree, f"O={ws.paths.output}",
          "BR2_EXTERNAL=" + ":".join(map(str, conf.externals)),
@@ -231,7 +300,7 @@ def configure(ws: Workspace, project: Project, *, strict: bool = False,
         log=ws.paths.logs / "config.log", env=env, what=f"Buildroot defconfig for {ws.name}")
     record_generated(ws.paths)
     kconf = buildroot_kconfig(tree, ws.paths.output, ws.paths.dotconfig)
-    findings = layer_findings(ws, project)
+    findings = layer_findings(ws, project) + list(conf.warnings)
     findings += check_merged(kconf, conf.merged["buildroot"])
     board = ws.board
     wrong = architecture_finding(

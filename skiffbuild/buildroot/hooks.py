@@ -20,6 +20,7 @@ from pathlib import Path
 
 from skiffbuild.model.model import Layer
 from skiffbuild.model.plan import Workspace
+from skiffbuild.model.skiffos import skiff_environment
 
 __all__ = ["CONFINE", "confine_script", "hook_script"]
 
@@ -35,7 +36,8 @@ def confine_script() -> str:
     return resources.files("skiffbuild").joinpath(f"data/{CONFINE}").read_text()
 
 
-def hook_script(ws: Workspace, stage: str, hooks: list[tuple[Layer, Path]]) -> str:
+def hook_script(ws: Workspace, stage: str, hooks: list[tuple[Layer, Path]],
+                project_root: Path) -> str:
     dir_var = "TARGET_DIR" if stage == "post-build" else "BINARIES_DIR"
     lines = [
         "#!/bin/sh",
@@ -61,9 +63,20 @@ def hook_script(ws: Workspace, stage: str, hooks: list[tuple[Layer, Path]]) -> s
         "  fi",
         "}",
     ]
+    if ws.skiffos is not None:
+        # SkiffOS's hooks read SKIFF_* variables and run in the workspace (its
+        # Buildroot output directory, where output/ links to itself).
+        env = skiff_environment(ws.skiffos, ws.name, ws.paths.output, ws.paths.config,
+                                project_root, ws.chain)
+        lines += ["# SkiffOS's variables (its workspace is Buildroot's output directory)",
+                  *(f"export {name}={shlex.quote(value)}" for name, value in env.items()),
+                  'cd "${BASE_DIR:?Buildroot sets BASE_DIR}"']
     for layer, script in hooks:
         lines.append(f'echo "skiffbuild: {stage} hook {layer.name}"')
         lines.append(f"export SKIFFBUILD_LAYER={shlex.quote(layer.name)} "
                      f"SKIFFBUILD_LAYER_DIR={shlex.quote(str(layer.path))}")
+        if ws.skiffos is not None:
+            lines.append(f"export SKIFF_CURRENT_CONF_DIR={shlex.quote(str(layer.path))} "
+                         f"SKIFF_CURRENT_CONF_NAME={shlex.quote(layer.name)}")
         lines.append(f'run_hook {shlex.quote(str(script))} "$@"')
     return "\n".join(lines) + "\n"

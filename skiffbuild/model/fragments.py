@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 from skiffbuild.core.errors import Problem, printable
 from skiffbuild.core.yamlload import read_text_bounded
@@ -89,23 +90,122 @@ def fragment_root(layer: Layer, project_root: Path) -> Path:
     return project_root if layer.style == "board" else layer.path
 
 
+# Who reads a fragment of each kind in the end (SkiffOS hands them to Buildroot, which
+# merges kernel, U-Boot and BusyBox fragments into the package's config): named in the
+# warnings of a tolerant parse.
+_READER = {"buildroot": "Buildroot's kconfig", "kernel": "the kernel's kconfig",
+           "uboot": "U-Boot's kconfig", "busybox": "BusyBox's kconfig"}
+_SYMBOL = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _quirk(kind: str, symbol: str, value: str | None, not_set: bool,
+           quote: bool = True) -> str | None:
+    """The warning for a line SkiffOS passes on and Buildroot's tools then ignore, or None
+    when the line is not one of those quirks (and stays an error).
+
+    Only these three, seen in SkiffOS's own layers, are tolerated:
+
+    - a bare symbol of the fragment's kind, no ``=`` (bananapi/m1 kernel/wifi):
+      SkiffOS's merge_config.sh does not see it as a setting and copies it through;
+      every kconfig reader skips a line without ``=`` (Linux >= 6.5 warns "unexpected
+      data"), so the symbol keeps its earlier value;
+    - ``BR2_X=`` with nothing after ``=`` in a Buildroot fragment (browser/v86min
+      buildroot/slim): SkiffOS concatenates Buildroot fragments, and Buildroot's conf
+      (support/kconfig/confdata.c, conf_set_sym_val) sets a string symbol only from a
+      quoted value and rejects '' for bool, int and hex ones, as kconfiglib does
+      ("Assignment ignored"): the line is skipped and the symbol keeps its earlier value
+      or its default. (Not in kernel, U-Boot or BusyBox fragments: there merge_config.sh
+      also deletes the symbol's earlier lines, so the symbol would fall back to its
+      Kconfig default, which a merged fragment cannot express: still an error.)
+    - a symbol without ``CONFIG_`` in a kernel, U-Boot or BusyBox fragment (pine64/book
+      kernel/base): merge_config.sh does not merge it but copies it through; kconfig
+      reads only CONFIG_ lines ("unexpected data") and ``# X is not set`` is a comment
+      to it. A Buildroot symbol there stays an error (a fragment of the wrong kind).
+
+    Without ``quote`` (a file outside its layer), the message names no symbol nor value.
+    """
+    prefix = FRAGMENT_PREFIX[kind]
+    reader = _READER[kind]
+    if value is None:  # a bare symbol line
+        if not symbol.startswith(prefix):
+            return None
+        return f"a symbol without '=' and a value: ignored, as {reader} ignores it"
+    if not symbol.startswith(prefix):
+        if kind == "buildroot" or symbol.startswith("BR2_"):
+            return None
+        how = "reads it as a comment" if not_set else "ignores it"
+        meant = (f"# {prefix}{symbol} is not set" if not_set else f"{prefix}{symbol}={value}")
+        hint = f" ('{meant}' would set it)" if quote and value else ""
+        return (f"not a {kind} symbol ({kind} symbols start with {prefix}): ignored, as "
+                f"{reader} {how}{hint}")
+    if value == "" and kind == "buildroot":
+        return (f"no value after '=': ignored, as {reader} ignores it (the symbol keeps "
+                "its earlier value or its default; an empty string is written \"\")")
+    if kind == "buildroot" and not _VALUE.fullmatch(value):
+        # configs-base/post: BR2_DEFCONFIG=$(TOPDIR)/../.config/buildroot/config. conf
+        # sets a string only from a quoted value and rejects it for the other types.
+        shown = f" {value!r}" if quote else ""
+        return (f"unquoted value{shown}: ignored, as {reader} ignores it (the symbol keeps "
+                "its earlier value or its default; a string is written in double quotes)")
+    return None
+
+
+@overload
 def parse_fragment(path: Path, kind: str, layer: str, display: str,
-                   within: Path | None = None) -> tuple[list[Assignment], list[Problem]]:
+                   within: Path | None = None) -> tuple[list[Assignment], list[Problem]]: ...
+
+
+@overload
+def parse_fragment(path: Path, kind: str, layer: str, display: str,
+                   within: Path | None = None, *, tolerant: bool,
+                   ) -> tuple[list[Assignment], list[Problem], list[Problem]]: ...
+
+
+def parse_fragment(path: Path, kind: str, layer: str, display: str,
+                   within: Path | None = None, *, tolerant: bool | None = None,
+                   ) -> (tuple[list[Assignment], list[Problem]]
+                         | tuple[list[Assignment], list[Problem], list[Problem]]):
     """Assignments of one fragment file, and a problem for every line that is not one.
     With ``within``, a file that resolves outside it (swapped for a symlink after the
-    plan checked it) is not read."""
+    plan checked it) is not read.
+
+    With ``tolerant`` given, a third list is returned: the warnings. ``tolerant=True``
+    (for SkiffOS-style layers) turns the quirks SkiffOS passes on to Buildroot, which
+    then ignores them (see ``_quirk``), into warnings: the line is dropped, as Buildroot
+    drops it, and the warning (file:line) says so. Everything else stays a problem;
+    ``tolerant=False`` parses as strictly as without it.
+    """
+    assignments, problems, warnings = _parse(path, kind, layer, display, within,
+                                             bool(tolerant))
+    if tolerant is None:
+        return assignments, problems
+    return assignments, problems, warnings
+
+
+def _parse(path: Path, kind: str, layer: str, display: str, within: Path | None,
+           tolerant: bool) -> tuple[list[Assignment], list[Problem], list[Problem]]:
     assignments: list[Assignment] = []
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     try:
         # Non-blocking and bounded: a FIFO or /dev/zero swapped in after load must not hang.
         text = read_text_bounded(path, MAX_FRAGMENT_BYTES, within)
     except OSError as exc:
-        return [], [Problem(display, None, None, f"cannot read fragment: {exc.strerror}")]
+        return [], [Problem(display, None, None, f"cannot read fragment: {exc.strerror}")], []
     except UnicodeDecodeError:
-        return [], [Problem(display, None, None, "cannot read fragment: not UTF-8 text")]
+        return [], [Problem(display, None, None, "cannot read fragment: not UTF-8 text")], []
     # Lines are quoted in errors only from a file of the layer itself: a symlink to a host
     # file (/etc/shadow) must not have its content printed.
     quote = within is not None or _own_file(path)  # read from inside `within` only
+
+    def tolerated(number: int, symbol: str, value: str | None, not_set: bool = False) -> bool:
+        """Whether the line is a SkiffOS quirk, warned about (tolerant) and dropped."""
+        quirk = _quirk(kind, symbol, value, not_set, quote) if tolerant else None
+        if quirk is None:
+            return False
+        warnings.append(Problem(display, number, symbol if quote else None, quirk))
+        return True
+
     intended = False
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -122,6 +222,9 @@ def parse_fragment(path: Path, kind: str, layer: str, display: str,
         else:
             match = _ASSIGN.fullmatch(line)
             if not match:
+                if _SYMBOL.fullmatch(line) and tolerated(number, line, None):
+                    intended = False  # the override mark was for this line
+                    continue
                 problems.append(Problem(display, number, None,
                                         f"not a Kconfig assignment: {line!r}" if quote
                                         else "not a Kconfig assignment"))
@@ -133,7 +236,13 @@ def parse_fragment(path: Path, kind: str, layer: str, display: str,
                                         "a value cannot contain control characters "
                                         "(NUL, ESC...)"))
                 continue
+            if not value and tolerated(number, symbol, value):
+                intended = False
+                continue
             if not _VALUE.fullmatch(value):
+                if kind == "buildroot" and tolerated(number, symbol, value):
+                    intended = False
+                    continue
                 shown = f" {value!r}" if quote else ""
                 problems.append(Problem(display, number, symbol if quote else None,
                                         f"invalid value{shown} (expected y, n, m, a number "
@@ -141,13 +250,36 @@ def parse_fragment(path: Path, kind: str, layer: str, display: str,
                 continue
         wrong = _kind_message(kind, symbol)
         if wrong:
+            if tolerated(number, symbol, value, bool(not_set)):
+                intended = False
+                continue
             problems.append(Problem(display, number, None,
                                     wrong if quote else f"not a {kind} symbol"))
             continue
+        if tolerant and "SKIFF_C" in value:
+            value = _skiff_paths(value, path.parent.parent, display, number, symbol,
+                                 warnings)
         assignments.append(Assignment(symbol, value, bool(not_set),
                                       Origin(layer, display, number), intended))
         intended = False
-    return assignments, problems
+    return assignments, problems, warnings
+
+
+def _skiff_paths(value: str, layer: Path, display: str, number: int, symbol: str,
+                 warnings: list[Problem]) -> str:
+    """SkiffOS's layer-directory names in a value: ``SKIFF_CONFIG_ROOT``, which SkiffOS
+    replaces with the layer's directory when it merges, and ``$(SKIFF_CURRENT_CONF_DIR)``,
+    which it leaves to make, where it is empty during the build (chip/r8 names its
+    uboot_patches/ so): both become the layer's directory, the second with a warning."""
+    home = str(layer).replace("\\", "\\\\").replace('"', '\\"')
+    out = value.replace("SKIFF_CONFIG_ROOT", home)
+    for form in ("$(SKIFF_CURRENT_CONF_DIR)", "${SKIFF_CURRENT_CONF_DIR}"):
+        if form in out:
+            out = out.replace(form, home)
+            warnings.append(Problem(display, number, symbol,
+                                    f"{form} is taken as the layer's directory (SkiffOS leaves "
+                                    "it to make, where it is empty during the build)"))
+    return out
 
 
 def _own_file(path: Path) -> bool:
@@ -219,6 +351,10 @@ _NOT_HOST_PATHS = frozenset({
     "BR2_PACKAGE_XENOMAI_ENABLE_REGISTRY_PATH",  # a target directory
     "BR2_PACKAGE_QORIQ_MC_BINARY_TARGET_INSTALL_PATH",  # target directories
     "BR2_PACKAGE_QORIQ_MC_UTILS_TARGET_INSTALL_PATH",
+    # SkiffOS's skiff-init (configs-base/pre's BR2_EXTERNAL): paths on the device (its
+    # root squashfs "/mnt/boot/rootfs.squashfs", its static resize2fs and kexec).
+    "BR2_PACKAGE_SKIFF_INIT_SQUASHFS_PATH", "BR2_PACKAGE_SKIFF_INIT_SQUASHFS_RESIZE2FS_BIN_PATH",
+    "BR2_PACKAGE_SKIFF_INIT_SQUASHFS_RESIZE2FS_CONF_PATH", "BR2_PACKAGE_SKIFF_INIT_KEXEC_PATH",
 })
 _CONFIG_HOST_PATHS = {
     "kernel": frozenset({"CONFIG_INITRAMFS_SOURCE", "CONFIG_EXTRA_FIRMWARE_DIR",

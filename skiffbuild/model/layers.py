@@ -21,13 +21,14 @@ from skiffbuild.core.project import Project
 from skiffbuild.core.yamlload import read_text_bounded
 from skiffbuild.model.manifest import MAX_INPUT_BYTES, confined, file_problem, load_document
 from skiffbuild.model.model import FRAGMENT_KINDS, Command, Layer
+from skiffbuild.model.skiffos import SkiffosTree, skiffos_home, tree_version
 
 __all__ = ["LayerIndex", "override_layers", "read_layer", "scan_layers"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _COMMAND = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # as layer.schema.json's commands
 _PART_DIRS = ("buildroot", "kernel", "uboot", "busybox", "cflags", "root_overlay",
-              "buildroot_ext", "buildroot_patches", "kernel_patches", "uboot_patches")
+              "buildroot_ext", "buildroot_patches", "kernel_patches", "uboot_patches", "users")
 
 
 def _byte_sorted(paths: list[Path]) -> list[Path]:
@@ -48,6 +49,8 @@ class LayerIndex:
     # The problems found reading each layer (broken or not): a workspace that uses the
     # layer has them, the others do not.
     problems: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+    # Layer roots that are a SkiffOS checkout's configs/: its base layers and version.
+    skiffos: dict[Path, SkiffosTree] = field(default_factory=dict)
 
     def get(self, name: str) -> Layer | None:
         return self.layers.get(name)
@@ -117,8 +120,10 @@ def _cflags(files: tuple[Path, ...], project: Project,
     return tuple(flags)
 
 
-def _skiffos_metadata(path: Path, project: Project, problems: list[Problem]) -> dict[str, Any]:
-    """Read SkiffOS's ``metadata/`` files into layer fields."""
+def _skiffos_metadata(path: Path, project: Project, problems: list[Problem],
+                      metadata: bool = True) -> dict[str, Any]:
+    """Read SkiffOS's ``metadata/`` files into layer fields (only the hooks for a base
+    layer, whose metadata SkiffOS never reads)."""
     meta = path / "metadata"
     fields: dict[str, Any] = {"inputs": []}
 
@@ -130,44 +135,48 @@ def _skiffos_metadata(path: Path, project: Project, problems: list[Problem]) -> 
             problems.append(Problem(project.display(file), None, None, bad))
         return bad is None
 
-    deps_file = meta / "dependencies"
-    if usable(deps_file, "the metadata file"):
-        fields["inputs"].append(deps_file)
-        deps, lines = [], []
-        text = _read_small(deps_file, project, problems)
-        for number, line in enumerate(text.splitlines(), start=1):
-            for dep in re.split(r"[,\s]+", line.strip()):
-                if not dep:
-                    continue
-                if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", dep):
-                    problems.append(Problem(project.display(deps_file), number, None,
-                                            f"malformed layer name '{dep}'"))
-                    continue
-                deps.append(dep)
-                lines.append(number)
-        fields["dependencies"] = tuple(deps)
-        fields["dependency_lines"] = tuple(lines)
-    desc_file = meta / "description"
-    if usable(desc_file, "the metadata file"):
-        fields["inputs"].append(desc_file)
-        fields["description"] = " ".join(_read_small(desc_file, project, problems).split())
-    fields["unlisted"] = (meta / "unlisted").exists()
-    commands_file = meta / "commands"
-    if usable(commands_file, "the metadata file"):
-        fields["inputs"].append(commands_file)
-        commands = []
-        text = _read_small(commands_file, project, problems)
-        for number, line in enumerate(text.splitlines(), start=1):
-            name, _, desc = line.strip().partition(" ")
-            if name and not _COMMAND.fullmatch(name):
-                # It becomes a make argument: "-f/etc/x" or "--eval=..." would be an option.
-                problems.append(Problem(project.display(commands_file), number, None,
-                                        "a command name uses letters, digits, '_' and '-'"))
-            elif name:
-                # SkiffOS runs `make <command>` in the layer's extensions/.
-                commands.append(Command(name, desc.strip(),
-                                        ("make", "-C", str(path / "extensions"), name)))
-        fields["commands"] = tuple(commands)
+    if metadata:
+        deps_file = meta / "dependencies"
+        if usable(deps_file, "the metadata file"):
+            fields["inputs"].append(deps_file)
+            deps, lines = [], []
+            text = _read_small(deps_file, project, problems)
+            for number, line in enumerate(text.splitlines(), start=1):
+                for dep in re.split(r"[,\s]+", line.strip()):
+                    if not dep:
+                        continue
+                    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", dep):
+                        problems.append(Problem(project.display(deps_file), number, None,
+                                                f"malformed layer name '{dep}'"))
+                        continue
+                    deps.append(dep)
+                    lines.append(number)
+            fields["dependencies"] = tuple(deps)
+            fields["dependency_lines"] = tuple(lines)
+        desc_file = meta / "description"
+        if usable(desc_file, "the metadata file"):
+            fields["inputs"].append(desc_file)
+            fields["description"] = " ".join(_read_small(desc_file, project, problems).split())
+        fields["unlisted"] = (meta / "unlisted").exists()
+        commands_file = meta / "commands"
+        # As SkiffOS: the commands are make targets of extensions/; without it, none.
+        if (path / "extensions").is_dir() and usable(commands_file, "the metadata file"):
+            fields["inputs"].append(commands_file)
+            commands = []
+            text = _read_small(commands_file, project, problems)
+            for number, line in enumerate(text.splitlines(), start=1):
+                name, _, desc = line.strip().partition(" ")
+                if not desc.strip():
+                    continue  # SkiffOS skips a command line without a description
+                if name and not _COMMAND.fullmatch(name):
+                    # It becomes a make argument: "-f/etc/x" or "--eval=..." would be an option.
+                    problems.append(Problem(project.display(commands_file), number, None,
+                                            "a command name uses letters, digits, '_' and '-'"))
+                elif name:
+                    # SkiffOS runs `make <command>` in the layer's extensions/.
+                    commands.append(Command(name, desc.strip(),
+                                            ("make", "-C", str(path / "extensions"), name)))
+            fields["commands"] = tuple(commands)
     hooks = path / "hooks"
     # SkiffOS's names are inverted: pre.sh runs at post-build, post.sh at post-image.
     if usable(hooks / "pre.sh", "the hook script"):
@@ -241,6 +250,8 @@ def read_layer(path: Path, name: str, origin: Path, project: Project,
             return None
     elif style == "skiffos":
         fields = _skiffos_metadata(path, project, problems)
+    elif style == "skiffos-base":
+        fields = _skiffos_metadata(path, project, problems, metadata=False)
     else:
         # Overrides have no manifest: their hooks are found by name.
         fields = {"inputs": [], "description": "local overrides (git-ignored)"}
@@ -263,6 +274,10 @@ def read_layer(path: Path, name: str, origin: Path, project: Project,
                 fields["cflags"] = (*_cflags(files, project, problems), *fields.get("cflags", ()))
             elif files:
                 fragments.append((kind, files))
+    users = path / "users"  # Buildroot makeusers tables (BR2_ROOTFS_USERS_TABLES)
+    if users.is_dir() and _stays(users, path, project, problems):
+        fields["users"] = _read_fragment_dir(users, path, project, problems)
+        inputs += fields["users"]
     optional_dirs = {
         key: path / key
         if (path / key).is_dir() and _stays(path / key, path, project, problems) else None
@@ -315,7 +330,7 @@ def _entry_warnings(path: Path, name: str, style: str, fields: dict[str, Any],
     the name that was probably meant."""
     known = [*_PART_DIRS, "hooks"]
     files = ["layer.yaml"] if style == "yaml" else []
-    own = {*_OWN_DIRS, *(["metadata"] if style == "skiffos" else [])}
+    own = {*_OWN_DIRS, *(["metadata"] if style in ("skiffos", "skiffos-base") else [])}
     if name == "overrides":
         own.add("workspaces")
     declared = {*fields.get("post_build", ()), *fields.get("post_image", ())}
@@ -365,7 +380,7 @@ def _entry_warnings(path: Path, name: str, style: str, fields: dict[str, Any],
                 how = (f"not declared in layer.yaml, so it never runs; to run it "
                        f"{'after the image' if stage == 'post_image' else 'after the build'}, "
                        f"add to layer.yaml: hooks: {{{stage}: [{rel}]}}")
-            elif style == "skiffos":
+            elif style in ("skiffos", "skiffos-base"):
                 how = ("not run: a SkiffOS-layout layer runs hooks/pre.sh after the build and "
                        "hooks/post.sh after the image")
             else:
@@ -398,13 +413,19 @@ def scan_layers(project: Project) -> tuple[LayerIndex, list[Problem]]:
     refused: dict[str, str] = {}
     problems: list[Problem] = []
     per_layer: dict[str, tuple[Problem, ...]] = {}
+    skiffos: dict[Path, SkiffosTree] = {}
     for root in project.layer_roots():
+        if (root / "configs").is_dir() and (root / "configs-base").is_dir():
+            root = root / "configs"  # a SkiffOS checkout: its layers are in configs/
         if not root.is_dir():
             if root != project.layers_dir:
                 problems.append(Problem(str(root), None, None,
                                         "layer search path entry is not a directory"))
             continue
         real_root = os.path.realpath(root)
+        home = skiffos_home(root)
+        if home is not None and root not in skiffos:
+            skiffos[root] = _skiffos_tree(home, root, project, problems)
         for group in _byte_sorted([p for p in root.iterdir() if p.is_dir()]):
             if group.name.startswith(".") or not _NAME.fullmatch(group.name):
                 continue
@@ -437,7 +458,18 @@ def scan_layers(project: Project) -> tuple[LayerIndex, list[Problem]]:
                 else:
                     layers[name] = layer
     shadows = {k: tuple(v) for k, v in shadowed.items() if v}
-    return LayerIndex(layers, shadows, frozenset(broken), refused, per_layer), problems
+    return (LayerIndex(layers, shadows, frozenset(broken), refused, per_layer, skiffos),
+            problems)
+
+
+def _skiffos_tree(home: Path, root: Path, project: Project,
+                  problems: list[Problem]) -> SkiffosTree:
+    base = home / "configs-base"
+    found = [read_layer(base / part, f"configs-base/{part}", base, project, problems,
+                        style="skiffos-base") if (base / part).is_dir() else None
+             for part in ("pre", "post")]
+    version, commit = tree_version(home)
+    return SkiffosTree(home, root, found[0], found[1], version, commit)
 
 
 def _within(path: Path, real_root: str) -> bool:

@@ -294,6 +294,7 @@ def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem
         layer_lines=tuple(doc.line(("layers", i)) for i in range(len(data["layers"]))),
         allow_unhashed=tuple(data.get("sources", {}).get("allow_unhashed", ())),
         architecture_line=doc.line(("architecture",)),
+        layer_order=data.get("layer_order"),
     )
     return board, []
 

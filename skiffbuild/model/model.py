@@ -92,6 +92,8 @@ class Board:
     layer_lines: tuple[int | None, ...] = ()
     # Download file names allowed through without any hash.
     allow_unhashed: tuple[str, ...] = ()
+    # "skiffos" or "depth-first"; None: skiffos when the layers come from a SkiffOS tree.
+    layer_order: str | None = None
     # Line of ``architecture:`` in the manifest, for findings.
     architecture_line: int | None = field(default=None, compare=False)
 
@@ -113,7 +115,7 @@ class Layer:
     name: str  # "group/name"; "overrides" and "overrides/workspaces/<ws>" for overrides
     path: Path
     origin: Path  # the search-path root it was found in
-    style: str  # "yaml" | "skiffos" | "override"
+    style: str  # "yaml" | "skiffos" | "skiffos-base" (configs-base/pre, post) | "override"
     description: str = ""
     dependencies: tuple[str, ...] = ()
     unlisted: bool = False
@@ -128,6 +130,7 @@ class Layer:
     buildroot_patches: Path | None = None
     kernel_patches: Path | None = None
     uboot_patches: Path | None = None
+    users: tuple[Path, ...] = ()  # makeusers tables, concatenated (BR2_ROOTFS_USERS_TABLES)
     # Files whose content defines this layer (manifest, fragments, cflags),
     # for content-keyed up-to-date checks.
     inputs: tuple[Path, ...] = field(default=(), compare=False)

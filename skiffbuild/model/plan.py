@@ -1,9 +1,11 @@
 """The planner: from the loaded model to one immutable plan per workspace.
 
-Layer order: dependencies before dependents, the user's order kept where it
-does not conflict, duplicates removed (first wins), cycles reported with the
-cycle. After the chain come the board's own fragments, then overrides/ and
-overrides/workspaces/<ws>/.
+Layer order (``layer_order``): depth-first — dependencies before dependents, the
+user's order kept where it does not conflict, duplicates removed (first wins),
+cycles reported with the cycle — or SkiffOS's (``model.skiffos.skiffos_order``), the
+default for layers from a SkiffOS tree. After the chain come the board's own
+fragments, then overrides/ and overrides/workspaces/<ws>/; a SkiffOS tree's
+configs-base/pre comes first and configs-base/post last.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from skiffbuild.model.layers import LayerIndex, override_layers, scan_layers
 from skiffbuild.model.manifest import load_boards, load_pin
 from skiffbuild.model.model import FRAGMENT_KINDS, Board, BuildrootPin, Layer
 from skiffbuild.model.schema import valid_memo
+from skiffbuild.model.skiffos import SkiffosTree, skiffos_order
 
 __all__ = ["Plan", "Workspace", "load_plan", "resolve_chain"]
 
@@ -32,6 +35,7 @@ class Workspace:
     pin: BuildrootPin
     chain: tuple[Layer, ...]  # resolved layers, board fragments, overrides
     paths: WorkspacePaths
+    skiffos: SkiffosTree | None = None  # the SkiffOS checkout its layers come from
 
     @property
     def name(self) -> str:
@@ -60,6 +64,8 @@ class Workspace:
                 for layer in self.chain
             ],
             "output": str(self.paths.root),
+            "skiffos": None if self.skiffos is None else [
+                str(self.skiffos.home), self.skiffos.version, self.skiffos.commit],
         }
 
 
@@ -118,6 +124,49 @@ def _location(layer: Layer | None, board: Board, index: int,
     return project.display(file), line, key
 
 
+def _missing(name: str, index: LayerIndex, where: tuple[str, int | None, str | None],
+             problems: list[Problem]) -> None:
+    """The problem of a chain entry that is not a usable layer (its own problems, if it
+    is a broken one, are reported by the caller)."""
+    file, line, key = where
+    refused = index.refused.get(name) or index.refused.get(name.split("/")[0] + "/*")
+    if name in index.broken:
+        return
+    if refused:
+        problems.append(Problem(file, line, key, f"layer '{name}': {refused}"))
+        return
+    guess = closest(name, index.names())
+    hint = f" (did you mean '{guess}'?)" if guess else ""
+    problems.append(Problem(file, line, key, f"unknown layer '{name}'{hint}"))
+
+
+def resolve_skiffos_chain(board: Board, index: LayerIndex,
+                          project: Project) -> tuple[list[Layer], list[Problem]]:
+    """SkiffOS's order (``skiffos_order``) of the board's layers."""
+    problems: list[Problem] = []
+
+    def dependencies(name: str) -> tuple[str, ...] | None:
+        layer = index.get(name)
+        return None if layer is None else layer.dependencies
+
+    chain = []
+    names = skiffos_order(board.layers, dependencies)
+    for name in names:
+        problems.extend(index.problems.get(name, ()))
+        layer = index.get(name)
+        if layer is not None:
+            chain.append(layer)
+            continue
+        if name in board.layers:
+            where = _location(None, board, board.layers.index(name), project)
+        else:  # a dependency: blame the first layer that names it
+            parent = next(la for la in map(index.get, names)
+                          if la is not None and name in la.dependencies)
+            where = _location(parent, board, parent.dependencies.index(name), project)
+        _missing(name, index, where, problems)
+    return chain, problems
+
+
 def resolve_chain(board: Board, index: LayerIndex,
                   project: Project) -> tuple[list[Layer], list[Problem]]:
     """Depth-first, dependencies first, in the order they were asked for."""
@@ -136,20 +185,8 @@ def resolve_chain(board: Board, index: LayerIndex,
             return
         layer = index.get(name)
         problems.extend(index.problems.get(name, ()))  # its own, found reading it
-        if layer is None and name in index.broken:
-            done.add(name)
-            return
-        refused = index.refused.get(name) or index.refused.get(name.split("/")[0] + "/*")
-        if layer is None and refused:
-            file, line, key = _location(parent, board, position, project)
-            problems.append(Problem(file, line, key, f"layer '{name}': {refused}"))
-            done.add(name)
-            return
         if layer is None:
-            file, line, key = _location(parent, board, position, project)
-            guess = closest(name, index.names())
-            hint = f" (did you mean '{guess}'?)" if guess else ""
-            problems.append(Problem(file, line, key, f"unknown layer '{name}'{hint}"))
+            _missing(name, index, _location(parent, board, position, project), problems)
             done.add(name)
             return
         stack.append(name)
@@ -162,6 +199,15 @@ def resolve_chain(board: Board, index: LayerIndex,
     for i, name in enumerate(board.layers):
         visit(name, None, i)
     return order, problems
+
+
+def _skiffos_tree(board: Board, index: LayerIndex) -> SkiffosTree | None:
+    """The SkiffOS checkout of the first of the board's layers that comes from one."""
+    for name in board.layers:
+        layer = index.get(name)
+        if layer is not None and layer.origin in index.skiffos:
+            return index.skiffos[layer.origin]
+    return None
 
 
 def _board_layer(board: Board, project: Project) -> Layer | None:
@@ -227,14 +273,19 @@ def _load_plan(project: Project, only: list[str] | None) -> tuple[Plan, list[Pro
             else:
                 pins[name] = pin
         found += broken_pins.get(name, [])
-        chain, bad = resolve_chain(board, index, project)
+        tree = _skiffos_tree(board, index)
+        order = board.layer_order or ("skiffos" if tree is not None else "depth-first")
+        resolve = resolve_skiffos_chain if order == "skiffos" else resolve_chain
+        chain, bad = resolve(board, index, project)
         found += bad
         extra = _board_layer(board, project)
         overrides = override_layers(project, board.name, found)
         if name in pins:
+            pre, post = (tree.pre, tree.post) if tree is not None else (None, None)
             ws = Workspace(board=board, pin=pins[name],
-                           chain=(*chain, *([extra] if extra else []), *overrides),
-                           paths=project.workspace(board.name))
+                           chain=(*([pre] if pre else []), *chain, *([extra] if extra else []),
+                                  *overrides, *([post] if post else [])),
+                           paths=project.workspace(board.name), skiffos=tree)
             found += _host_path_problems(ws, project, checked)
         everything += found
         if found:
@@ -284,8 +335,10 @@ def _host_path_problems(ws: Workspace, project: Project,
             for kind in FRAGMENT_KINDS:
                 for file in layer.fragment_files(kind):
                     # Malformed lines are reported by config:, as before; only paths here.
-                    parsed, _ = parse_fragment(file, kind, layer.name, project.display(file),
-                                               home)
+                    # As config: reads it (a SkiffOS layer's quirks and directory names).
+                    parsed, _, _ = parse_fragment(
+                        file, kind, layer.name, project.display(file), home,
+                        tolerant=layer.style in ("skiffos", "skiffos-base"))
                     found += host_path_problems(parsed, kind, home, external, where)
             checked[key] = found
         problems += checked[key]

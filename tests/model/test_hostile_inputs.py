@@ -298,6 +298,7 @@ def test_deep_nesting_and_fifo_manifest_via_the_command(tmp_path: Path) -> None:
 
 def test_skiffos_command_names_cannot_be_make_options(tmp_path: Path) -> None:
     write_project(tmp_path, {"layers/s/k/metadata/commands": "run Boot it\n--eval=x Evil\n",
+                             "layers/s/k/extensions/Makefile": "run:\n",
                              "manifests/boards/b.yaml": board_yaml(["s/k"])})
     with pytest.raises(ProblemsError) as info:
         load_plan(Project(tmp_path))

@@ -37,8 +37,8 @@ def test_unknown_entries_are_named_with_what_was_meant(tmp_path: Path) -> None:
         "layers/a/b/cflag: unknown layer file 'cflag' is not used (did you mean 'cflags/'?)",
         "layers/a/b/docs: unknown layer directory 'docs/' is not used (a layer's parts are "
         "buildroot/, kernel/, uboot/, busybox/, cflags/, root_overlay/, buildroot_ext/, "
-        "buildroot_patches/, kernel_patches/, uboot_patches/, hooks/; files its scripts read "
-        "belong in resources/)",
+        "buildroot_patches/, kernel_patches/, uboot_patches/, users/, hooks/; files its "
+        "scripts read belong in resources/)",
         "layers/a/b/kernel-fragments: unknown layer directory 'kernel-fragments/' is not used "
         "(did you mean 'kernel/'?)",
         "layers/a/b/rootfs_overlay: unknown layer directory 'rootfs_overlay/' is not used "

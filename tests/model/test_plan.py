@@ -146,6 +146,7 @@ def test_skiffos_layout_tree_is_used_unchanged(tmp_path: Path) -> None:
         "virt/qemu/metadata/dependencies": "util/rootlogin\n",
         "virt/qemu/metadata/description": "QEMU virtual\nmachine\n",
         "virt/qemu/metadata/commands": "run Run the image in qemu\n",
+        "virt/qemu/extensions/Makefile": "run:\n\t@echo run\n",
         "virt/qemu/hooks/pre.sh": "#!/bin/sh\n",
         "virt/qemu/hooks/post.sh": "#!/bin/sh\n",
         "virt/qemu/kernel/virtio": "CONFIG_VIRTIO=y\n",
