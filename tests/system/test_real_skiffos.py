@@ -124,6 +124,11 @@ def test_the_chain_and_config_equal_skiffos(config: str, skiffbuild_side: DoitPr
     assert ours["BR2_INIT_SYSTEMD"] == "y" and ours["BR2_LINUX_KERNEL"] == "y"
     assert ours["BR2_PACKAGE_OPENSSH"] == "y"
     assert ours["BR2_TARGET_GENERIC_HOSTNAME"] == '"skiffos-unknown"'  # REPLACEME_*
+    # What check reports and SkiffOS never says: pre asks for a symbol of SkiffOS's fork.
+    report = json.loads((skiffbuild_side.root / "workspaces" / ws / "config" /
+                         "check.json").read_text())
+    assert {(f["kind"], f["symbol"]) for f in report["findings"]} >= {
+        ("unknown", "BR2_SKIFFOS_BACKUP_SITE")}
 
 
 # ------------------------------------------------------------------ hooks
