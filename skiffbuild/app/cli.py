@@ -3,8 +3,9 @@
 The subcommands live in ``commands_info`` (layers, boards, completion),
 ``commands_sources`` (sources, export, import, pin, lock), ``commands_build``
 (check, build, run, repro, nightly, tryout, testtree), ``commands_menuconfig``,
-``commands_diff`` and ``commands_graph``. Building itself is doit's
-job (``doit image:pi4``); ``skiffbuild build`` runs the same tasks in-process.
+``commands_diff``, ``commands_graph`` and ``commands_skiffos`` (import-skiffos).
+Building itself is doit's job (``doit image:pi4``); ``skiffbuild build`` runs the
+same tasks in-process.
 Exit status: 0 success, 1 build failure or strict-mode findings, 2 user error,
 3 internal error.
 """
@@ -24,6 +25,7 @@ from skiffbuild.app import commands_diff as diff
 from skiffbuild.app import commands_graph as graph
 from skiffbuild.app import commands_info as info
 from skiffbuild.app import commands_menuconfig as menu
+from skiffbuild.app import commands_skiffos as skiffos
 from skiffbuild.app import commands_sources as inputs
 from skiffbuild.app.common import Stop
 from skiffbuild.core.errors import EXIT_INTERNAL, SkiffError
@@ -244,10 +246,17 @@ def parser() -> argparse.ArgumentParser:
                 "against it", "Record per workspace the Buildroot commit, the patch digest "
                 "and every source file with its sha256 and size in skiffbuild.lock.",
                 ["skiffbuild lock", "skiffbuild lock --check      (CI: exit 1 on drift)",
-                 "skiffbuild lock --check --json"])
+                 "skiffbuild lock --check --json",
+                 "skiffbuild lock --approve-unhashed pi4   (once: approve its custom kernel)"])
     p.add_argument("workspaces", nargs="*", help="default: all")
     p.add_argument("--check", action="store_true",
                    help="exit 1 listing every difference from the lock; write nothing")
+    p.add_argument("--approve-unhashed", action="store_true",
+                   help="download (or take from the cache) every source file no .hash file "
+                   "lists and not yet approved, and record its sha256 and URL in the lock "
+                   "as approved; sources: then accepts exactly those bytes")
+    p.add_argument("--offline", action="store_true",
+                   help="never touch the network (only cached files can be approved)")
     p.add_argument("--json", action="store_true",
                    help="with --check: the differences as a JSON list on stdout (empty: "
                    "it matches)")
@@ -277,6 +286,27 @@ def parser() -> argparse.ArgumentParser:
                 "repository", "Create the git repository of the Buildroot-compatible test tree "
                 "at PATH (e.g. for your own mirror map).", ["skiffbuild testtree /tmp/br-test"])
     p.add_argument("path", type=Path)
+    p = command("import-skiffos", skiffos.cmd_import_skiffos, "write a board manifest for a "
+                "SkiffOS SKIFF_CONFIG", "Write manifests/boards/NAME.yaml so that `doit "
+                "image:NAME` builds the SkiffOS system SKIFF_CONFIG (as in SkiffOS: "
+                "SKIFF_CONFIG=pi/4,skiff/core) from the SkiffOS checkout on "
+                "SKIFFBUILD_LAYER_PATH. layers: the SKIFF_CONFIG entries as SkiffOS parses "
+                "them (an unknown layer is an error, nothing is written); layer_order: "
+                "skiffos; architecture: the last architecture choice the resolved chain's "
+                "Buildroot fragments request; image: a generic layout to adapt (explained in "
+                "the file's comments).",
+                ["SKIFFBUILD_LAYER_PATH=~/SkiffOS skiffbuild import-skiffos pi4-core "
+                 "pi/4,skiff/core",
+                 "skiffbuild import-skiffos --print vm 'virt/qemu skiff/core'",
+                 "skiffbuild import-skiffos --force --pin buildroot-next vm virt/qemu"])
+    p.add_argument("name", metavar="NAME", help="the board (workspace) name")
+    p.add_argument("skiff_config", metavar="SKIFF_CONFIG", nargs="+",
+                   help="layers, separated by commas or spaces, as SkiffOS's SKIFF_CONFIG")
+    p.add_argument("--pin", default="buildroot", metavar="PIN",
+                   help="the Buildroot pin: manifests/<PIN>.yaml (default: buildroot)")
+    p.add_argument("--force", action="store_true", help="replace an existing board manifest")
+    p.add_argument("--print", action="store_true",
+                   help="write the manifest to stdout instead of the file")
     p = command("completion", info.cmd_completion, "print a shell completion script",
                 "Print a completion script for the shell: subcommands, options and board "
                 "names.", ["source <(skiffbuild completion bash)"])
