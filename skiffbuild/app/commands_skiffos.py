@@ -38,10 +38,10 @@ from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.core.project import Project
 from skiffbuild.core.settings import Settings
 from skiffbuild.model.fragments import Assignment
-from skiffbuild.model.layers import LayerIndex, override_layers, scan_layers
+from skiffbuild.model.layers import LayerIndex, scan_layers
 from skiffbuild.model.manifest import DEFAULT_PIN, load_board, load_pin
 from skiffbuild.model.model import Board, ImageLayout, Layer
-from skiffbuild.model.plan import Workspace, resolve_skiffos_chain
+from skiffbuild.model.plan import Workspace, assemble_chain
 from skiffbuild.model.skiffos import SkiffosTree
 
 __all__ = ["ARCHITECTURES", "cmd_import_skiffos", "parse_skiff_config", "skiffos_manifest"]
@@ -179,15 +179,6 @@ def _architecture(requests: list[Assignment]) -> tuple[str, Assignment | None]:
     return ARCHITECTURES[symbol], chosen
 
 
-def _tree(entries: list[str], index: LayerIndex) -> SkiffosTree | None:
-    """The SkiffOS checkout of the first entry that comes from one (as the planner)."""
-    for name in entries:
-        layer = index.get(name)
-        if layer is not None and layer.origin in index.skiffos:
-            return index.skiffos[layer.origin]
-    return None
-
-
 def _where(request: Assignment) -> str:
     file = Path(request.origin.file)
     line = f":{request.origin.line}" if request.origin.line else ""
@@ -206,7 +197,7 @@ def _scalar(text: str) -> str:
 
 
 def _render(name: str, entries: list[str], description: str, pin: str, arch: str,
-            request: Assignment | None, chain: list[Layer], tree: SkiffosTree | None) -> str:
+            request: Assignment | None, chain: tuple[Layer, ...], tree: SkiffosTree | None) -> str:
     config = ",".join(entries)
     origin = (f" from SkiffOS {tree.version}" if tree and tree.version != "unknown"
               else " from the SkiffOS tree" if tree else "")
@@ -274,18 +265,15 @@ def skiffos_manifest(project: Project, name: str, skiff_config: str, pin: str = 
     board = Board(name=name, manifest=project.boards_dir / f"{name}.yaml",
                   description=description, architecture="x86_64", layers=tuple(entries),
                   buildroot=pin, image=ImageLayout("mbr", ()), layer_order="skiffos")
-    chain, problems = resolve_skiffos_chain(board, index, project)
-    overrides = override_layers(project, name, problems)
+    problems: list[Problem] = []
+    full, tree = assemble_chain(board, index, project, problems)
     if problems:
         raise ProblemsError(problems, hint="the chain SKIFF_CONFIG resolves to does not "
                                            "load; nothing was written")
-    tree = _tree(entries, index)
-    base = (tree.pre, tree.post) if tree is not None else (None, None)
-    full = [*([base[0]] if base[0] else []), *chain, *overrides, *([base[1]] if base[1] else [])]
     found, _ = load_pin(project, pin)
     assert found is not None  # _pin checked it
-    ws = Workspace(board=board, pin=found, chain=tuple(full),
-                   paths=project.workspace(name), skiffos=tree)
+    ws = Workspace(board=board, pin=found, chain=full, paths=project.workspace(name),
+                   skiffos=tree)
     requests, bad = merge_workspace(ws, project)
     for problem in bad[:10]:
         say(f"{problem} (config:{name} will stop on this)")

@@ -24,7 +24,8 @@ from skiffbuild.model.model import FRAGMENT_KINDS, Board, BuildrootPin, Layer
 from skiffbuild.model.schema import valid_memo
 from skiffbuild.model.skiffos import SkiffosTree, skiffos_order
 
-__all__ = ["Plan", "Workspace", "load_plan", "resolve_chain"]
+__all__ = ["Plan", "Workspace", "assemble_chain", "load_plan", "resolve_chain",
+           "resolve_skiffos_chain"]
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,23 @@ def resolve_chain(board: Board, index: LayerIndex,
     return order, problems
 
 
+def assemble_chain(board: Board, index: LayerIndex, project: Project, problems: list[Problem],
+                   ) -> tuple[tuple[Layer, ...], SkiffosTree | None]:
+    """The workspace's whole chain, in merge order: a SkiffOS tree's configs-base/pre,
+    the resolved layers, the board's own fragments, the overrides, configs-base/post.
+    Adds what is wrong to ``problems``."""
+    tree = _skiffos_tree(board, index)
+    order = board.layer_order or ("skiffos" if tree is not None else "depth-first")
+    resolve = resolve_skiffos_chain if order == "skiffos" else resolve_chain
+    chain, bad = resolve(board, index, project)
+    problems += bad
+    extra = _board_layer(board, project)
+    overrides = override_layers(project, board.name, problems)
+    pre, post = (tree.pre, tree.post) if tree is not None else (None, None)
+    return (*([pre] if pre else []), *chain, *([extra] if extra else []), *overrides,
+            *([post] if post else [])), tree
+
+
 def _skiffos_tree(board: Board, index: LayerIndex) -> SkiffosTree | None:
     """The SkiffOS checkout of the first of the board's layers that comes from one."""
     for name in board.layers:
@@ -273,18 +291,9 @@ def _load_plan(project: Project, only: list[str] | None) -> tuple[Plan, list[Pro
             else:
                 pins[name] = pin
         found += broken_pins.get(name, [])
-        tree = _skiffos_tree(board, index)
-        order = board.layer_order or ("skiffos" if tree is not None else "depth-first")
-        resolve = resolve_skiffos_chain if order == "skiffos" else resolve_chain
-        chain, bad = resolve(board, index, project)
-        found += bad
-        extra = _board_layer(board, project)
-        overrides = override_layers(project, board.name, found)
+        chain, tree = assemble_chain(board, index, project, found)
         if name in pins:
-            pre, post = (tree.pre, tree.post) if tree is not None else (None, None)
-            ws = Workspace(board=board, pin=pins[name],
-                           chain=(*([pre] if pre else []), *chain, *([extra] if extra else []),
-                                  *overrides, *([post] if post else [])),
+            ws = Workspace(board=board, pin=pins[name], chain=chain,
                            paths=project.workspace(board.name), skiffos=tree)
             found += _host_path_problems(ws, project, checked)
         everything += found
