@@ -27,7 +27,8 @@ __all__ = ["cmd_build", "cmd_check", "cmd_nightly", "cmd_repro", "cmd_run", "cmd
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from skiffbuild.buildroot.showinfo import workspace_sources
-    from skiffbuild.sources.audit import GAP_HINT, workspace_gaps
+    from skiffbuild.sources.audit import gap_hint, workspace_gaps
+    from skiffbuild.sources.lockfile import LOCK_NAME, apply_approvals, approvals_of, is_approval
 
     project = project_of(settings)
     # Every workspace: the broken ones are errors at the end, the rest are checked.
@@ -39,7 +40,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     out = sys.stderr if as_json else sys.stdout
     listing: list[dict[str, object]] = []
     configured(settings, names)
-    unhashed = 0
+    unhashed: list[str] = []  # the workspaces with unhashed files
     failing: dict[str, int] = {}  # kind -> findings that fail the check
     for name in names:
         ws = plan.workspaces[name]
@@ -51,21 +52,28 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             if finding["kind"] in fail_on:
                 failing[finding["kind"]] = failing.get(finding["kind"], 0) + 1
         # The hash audit, offline: sources:<ws> would refuse these files.
-        sources = workspace_sources(ws, plan.project)
+        # A file approved in skiffbuild.lock counts as hashed (by its approval).
+        sources = apply_approvals(name, workspace_sources(ws, plan.project),
+                                  approvals_of(ws, plan.project))
+        approved = [s for s in sources if any(is_approval(e) for e in s.expected)]
         gaps = workspace_gaps(ws, plan.project, sources)
         for gap in gaps:
             print(f"error: {name}: {gap}", file=sys.stderr)
-        unhashed += len(gaps)
+        unhashed += [name] * len(gaps)
         verdicts = ([f"{len(findings)} finding(s)"] if findings else []) + \
             ([f"{len(gaps)} of {len(sources)} source files without a hash"] if gaps else [])
+        also = f", {len(approved)} of them approved in {LOCK_NAME}" if approved else ""
         print(f"{name}: {', '.join(verdicts) or 'ok'} "
-              f"(hash audit: {len(sources) - len(gaps)} of {len(sources)} source files hashed)",
-              file=out)
+              f"(hash audit: {len(sources) - len(gaps)} of {len(sources)} source files "
+              f"hashed{also})", file=out)
         listing.append({
             "workspace": name, "checked": True,
             "findings": [{**finding, "level": finding.get("level", "warning"),
                           "fails": finding["kind"] in fail_on} for finding in findings],
             "hash_audit": {"sources": len(sources), "hashed": len(sources) - len(gaps),
+                           "approved": [{"file": s.relpath, "packages": list(s.packages),
+                                         "sha256": s.expected[0].hexdigest}
+                                        for s in approved],
                            "unhashed": [{"file": gap.source.relpath,
                                          "packages": list(gap.source.packages),
                                          "text": str(gap)} for gap in gaps]},
@@ -79,9 +87,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if plan.broken:
         status = EXIT_USER
     elif unhashed:
-        print(f"error: {unhashed} source file(s) have no hash: sources: would refuse them",
+        print(f"error: {len(unhashed)} source file(s) have no hash: sources: would refuse them",
               file=sys.stderr)
-        print(f"hint: {GAP_HINT}", file=sys.stderr)
+        print(f"hint: {gap_hint(dict.fromkeys(unhashed))}", file=sys.stderr)
         status = EXIT_BUILD
     elif failing:
         kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(failing.items()))

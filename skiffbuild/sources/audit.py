@@ -30,11 +30,21 @@ from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.project import Project
 from skiffbuild.model.plan import Workspace
 
-__all__ = ["GAP_HINT", "HashGap", "audit", "describe_gaps", "workspace_gaps"]
+__all__ = ["GAP_HINT", "HashGap", "audit", "describe_gaps", "gap_hint", "workspace_gaps"]
 
-GAP_HINT = ("add the hash to a layer's buildroot_patches/<package>/<package>.hash "
-         "(Buildroot reads .hash files from BR2_GLOBAL_PATCH_DIR), or list the file under "
-         "sources.allow_unhashed in the board manifest")
+
+def gap_hint(workspaces: Iterable[str]) -> str:
+    """What to do about unhashed files of ``workspaces``: approve them once (recorded in
+    skiffbuild.lock) first, a hash line second, trusting any bytes last."""
+    names = " ".join(workspaces) or "<ws>"
+    return (f"review and approve it once: skiffbuild lock --approve-unhashed {names} "
+            "(records its sha256 in skiffbuild.lock), or add its hash to a layer's "
+            "buildroot_patches/<package>/<package>.hash (Buildroot reads .hash files from "
+            "BR2_GLOBAL_PATCH_DIR); sources.allow_unhashed in the board manifest accepts "
+            "any bytes")
+
+
+GAP_HINT = gap_hint(["<ws>"])
 
 
 @dataclass(frozen=True)

@@ -73,12 +73,29 @@ class DownloadCache:
     def _lock(self, dl_dir: str, file: str) -> contextlib.AbstractContextManager[None]:
         return locked(self.root / dl_dir / f".{file}.lock")
 
-    def remember(self, source: Source, digests: dict[str, str]) -> None:
-        self._remember(source.dl_dir, source.file, digests)
+    def remember(self, source: Source, digests: dict[str, str], url: str | None = None) -> None:
+        """Record the verified digests (and, for a download, the URL shown for it)."""
+        if url is None:  # a re-verification keeps the origin of the same bytes
+            url = self.origin(source)
+        self._remember(source.dl_dir, source.file, digests, url)
 
-    def _remember(self, dl_dir: str, file: str, digests: dict[str, str]) -> None:
+    def _remember(self, dl_dir: str, file: str, digests: dict[str, str],
+                  url: str | None = None) -> None:
         atomic_write(self.state / dl_dir / f"{file}.json", json.dumps(
-            {"stat": stat_key((self.root / dl_dir / file).stat()), "digests": digests}) + "\n")
+            {"stat": stat_key((self.root / dl_dir / file).stat()), "digests": digests,
+             **({"url": url} if url else {})}) + "\n")
+
+    def origin(self, source: Source) -> str | None:
+        """The URL the cached bytes were downloaded from, when the cache recorded it
+        for exactly these bytes (a file imported or put there otherwise has none)."""
+        try:
+            record = json.loads(self._record(source).read_text())
+            if record["stat"] == stat_key(self.path(source).stat()):
+                url = record.get("url")
+                return url if isinstance(url, str) and url else None
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return None
 
     def adopt(self, dl_dir: str, file: str, staged: Path, digests: dict[str, str]) -> bool:
         """Put bytes verified elsewhere (an offline bundle's) into the cache as a download

@@ -59,8 +59,9 @@ from skiffbuild.core.settings import (
     flag,
 )
 from skiffbuild.model.plan import Workspace
+from skiffbuild.sources import lockfile
 from skiffbuild.sources.dlcache import DownloadCache, mismatches
-from skiffbuild.sources.lockfile import locked_entry, refuse_unlocked
+from skiffbuild.sources.lockfile import apply_approvals, locked_entry, refuse_unlocked
 from skiffbuild.sources.netguard import (
     Deadline,
     Pace,
@@ -421,8 +422,8 @@ def fetch_one(source: Source, cache: DownloadCache, settings: FetchSettings,
         where = ", ".join(source.hash_files) or "any .hash file"
         return Outcome(source, "refused",
                        f"no hash for {source.file} in {where} (Buildroot would let it through; "
-                       "skiffbuild does not: add its hash, or list it under sources.allow_unhashed "
-                       "in the board manifest)")
+                       "skiffbuild does not: review and approve it once with `skiffbuild lock "
+                       "--approve-unhashed <ws>`, or add its hash)")
     with cache.lock(source):
         verdict = cache.verify(source)
         if verdict.state == "ok":
@@ -497,7 +498,7 @@ def fetch_one(source: Source, cache: DownloadCache, settings: FetchSettings,
             os.chmod(part, 0o644)
             os.replace(part, cache.path(source))
             _discard_part(part)
-            cache.remember(source, digests)
+            cache.remember(source, digests, url=shown)
             reporter.fetched(source, url, size_now, time.monotonic() - started)
             return Outcome(source, "fetched", shown)
         if not errors:
@@ -532,6 +533,7 @@ def fetch_all(sources: list[Source], cache: DownloadCache, settings: FetchSettin
         hint = (f"online: run `doit sources:{ws}`; for an air-gapped machine: "
                 f"`skiffbuild export {ws} FILE` where the files are, then `skiffbuild import FILE`"
                 if missing else None)
+        hint = lockfile.changed_approval_hint([o.source for o in failed], ws) or hint
         kind = "missing (offline mode)" if missing and not failed else "could not be fetched"
         raise SkiffError(f"{len(lines)} source file(s) {kind}:\n" + "\n".join(lines), hint=hint)
     return outcomes
@@ -553,19 +555,21 @@ def settings_from_env(environ: Mapping[str, str], offline: bool = False) -> Fetc
 def sync_workspace(ws: Workspace, project: Project, settings: FetchSettings,
                    reporter: Reporter | None = None) -> list[Source]:
     """The sources:<ws> action: every download present and verified, then the record."""
-    from skiffbuild.sources.audit import GAP_HINT, describe_gaps, workspace_gaps
+    from skiffbuild.sources.audit import describe_gaps, gap_hint, workspace_gaps
 
-    sources = workspace_sources(ws, project)
+    entry = locked_entry(ws, project)
+    # A file approved in the lock is verified against its approved sha256 from here on.
+    sources = apply_approvals(ws.name, workspace_sources(ws, project),
+                              entry.approvals() if entry else {})
     # Every hash is checked before anything is downloaded: a refused file must
     # not be found only after an hour of fetching the others.
     gaps = workspace_gaps(ws, project, sources)
     if gaps:
-        raise SkiffError(describe_gaps(ws.name, gaps), hint=GAP_HINT)
+        raise SkiffError(describe_gaps(ws.name, gaps), hint=gap_hint([ws.name]))
     # With a lock entry: a Buildroot commit, patch series or source the lock does
     # not list, or a hash other than the locked one, stops the build before a byte
     # is downloaded; a locked file is not downloaded past its locked size.
     refuse_unlocked(ws, project, sources)
-    entry = locked_entry(ws, project)
     sizes = {s.path: s.size for s in entry.sources} if entry else None
     fetch_all(sources, DownloadCache.of(project), settings, reporter, ws.name, sizes)
     # Again after the downloads, for files allowed unhashed (known by their bytes
@@ -581,16 +585,18 @@ def sync_workspace(ws: Workspace, project: Project, settings: FetchSettings,
 
 
 def fetch_for_review(ws: Workspace, project: Project, settings: FetchSettings,
-                     reporter: Reporter | None = None) -> list[Source]:
+                     reporter: Reporter | None = None,
+                     approvals: Mapping[str, lockfile.LockedSource] | None = None) -> list[Source]:
     """``skiffbuild lock``'s downloads: with a lock present, sources:<ws> refuses what
     the lock does not list, so recording a new workspace or a Buildroot bump
-    fetches its sources here, checked against their .hash files as always."""
-    from skiffbuild.sources.audit import GAP_HINT, describe_gaps, workspace_gaps
+    fetches its sources here, checked against their .hash files as always (and an
+    approved unhashed file against its approval, ``approvals``: relpath -> entry)."""
+    from skiffbuild.sources.audit import describe_gaps, gap_hint, workspace_gaps
 
-    sources = workspace_sources(ws, project)
+    sources = apply_approvals(ws.name, workspace_sources(ws, project), approvals or {})
     gaps = workspace_gaps(ws, project, sources)
     if gaps:
-        raise SkiffError(describe_gaps(ws.name, gaps), hint=GAP_HINT)
+        raise SkiffError(describe_gaps(ws.name, gaps), hint=gap_hint([ws.name]))
     fetch_all(sources, DownloadCache.of(project), settings, reporter, ws.name)
     return sources
 

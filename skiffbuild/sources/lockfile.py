@@ -13,6 +13,16 @@ unreviewed. The file is read bounded (``read_lock``: a regular file of at most
 ``MAX_LOCK_BYTES``, no aliases, a few levels deep). Downloads of a locked file stop at its locked
 size.
 
+Approvals (trust on first use, recorded): a source no ``.hash`` file lists (a
+SkiffOS board's custom kernel) can be approved once with ``skiffbuild lock
+--approve-unhashed``; its entry then carries ``approved: unhashed`` and the URL
+its bytes came from, and its sha256 is from then on the file's hash
+(``apply_approvals``: the audit counts it as hashed, downloads are verified
+against it, a different file of that name is refused). A plain ``skiffbuild
+lock`` keeps every approval of a file the workspace still uses unhashed and
+never re-approves other bytes; ``lock --check`` reports an approved file whose
+cached bytes differ.
+
 The bytes are a function of the content only (keys sorted, no timestamps), so
 rewriting an unchanged lock leaves the file untouched.
 """
@@ -21,12 +31,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
 from skiffbuild.buildroot import checkout
+from skiffbuild.buildroot.hashes import Expected
 from skiffbuild.buildroot.overrides import tree_digest
 from skiffbuild.buildroot.showinfo import Source
 from skiffbuild.core import yamlload
@@ -36,9 +47,11 @@ from skiffbuild.core.project import Project
 from skiffbuild.model.plan import Workspace
 from skiffbuild.sources.dlcache import DownloadCache
 
-__all__ = ["LOCK_NAME", "LockedOverride", "LockedSource", "WorkspaceLock", "check_lock",
-           "lock_for", "lock_path", "locked_entry", "read_lock", "refuse_unlocked",
-           "write_lock"]
+__all__ = ["APPROVED", "LOCK_NAME", "LockedOverride", "LockedSource", "WorkspaceLock",
+           "apply_approvals", "approvals_of", "approved_sources", "changed_approval_hint",
+           "check_lock",
+           "is_approval", "lock_for", "lock_path", "locked_entry", "needs_approval",
+           "read_lock", "refuse_unlocked", "write_lock"]
 
 LOCK_NAME = "skiffbuild.lock"
 _FORMAT = 1
@@ -50,11 +63,17 @@ _HEADER = (
 )
 
 
+APPROVED = "unhashed"  # the one kind of approval: a file no .hash file lists
+_APPROVAL_MARK = "(approved unhashed)"
+
+
 @dataclass(frozen=True)
 class LockedSource:
     path: str  # <dl_dir>/<file>
     sha256: str
     size: int
+    approved: str = ""  # APPROVED: no .hash lists it, its sha256 was approved here
+    url: str = ""  # with ``approved``: where its bytes came from (shown, redacted)
 
 
 @dataclass(frozen=True)
@@ -74,6 +93,9 @@ class WorkspaceLock:
 
     def by_path(self) -> dict[str, LockedSource]:
         return {s.path: s for s in self.sources}
+
+    def approvals(self) -> dict[str, LockedSource]:
+        return {s.path: s for s in self.sources if s.approved}
 
 
 def lock_path(project: Project) -> Path:
@@ -95,14 +117,93 @@ def _expected_sha256(source: Source) -> str | None:
     return next((e.hexdigest for e in source.expected if e.algorithm == "sha256"), None)
 
 
+def needs_approval(source: Source) -> bool:
+    """No .hash file lists it and the board does not allow it unhashed."""
+    return not source.expected and not source.allow_unhashed
+
+
+def is_approval(expected: Expected) -> bool:
+    """Is this hash an approval from skiffbuild.lock (not a .hash file line)?"""
+    return expected.origin.startswith(f"{LOCK_NAME}: ") and \
+        expected.origin.endswith(_APPROVAL_MARK)
+
+
+def approval_origin(workspace: str, relpath: str) -> str:
+    """How an approved hash names its lock entry in messages."""
+    return f"{LOCK_NAME}: {workspace}: {relpath} {_APPROVAL_MARK}"
+
+
+def apply_approvals(workspace: str, sources: Iterable[Source],
+                    approvals: Mapping[str, LockedSource]) -> list[Source]:
+    """``sources`` with each approved unhashed file given its approved sha256 as its
+    hash: from then on it is verified like any hashed file. Only a file that still
+    needs an approval gets it (a file that gained a .hash line keeps that)."""
+    out = []
+    for source in sources:
+        approval = approvals.get(source.relpath)
+        if approval is not None and needs_approval(source):
+            source = replace(source, expected=(Expected(
+                "sha256", approval.sha256, approval_origin(workspace, source.relpath)),))
+        out.append(source)
+    return out
+
+
+def changed_approval_hint(failed: Iterable[Source], workspace: str) -> str | None:
+    """The hint for downloads refused because their bytes are not the approved ones."""
+    if not any(is_approval(e) for source in failed for e in source.expected):
+        return None
+    return (f"a file approved in {LOCK_NAME} was served with other bytes; nothing in the "
+            "cache was replaced (the bytes are kept in cache/rejected/). If the new bytes are "
+            f"right, remove its entry from {LOCK_NAME} and approve them after review: "
+            f"skiffbuild lock --approve-unhashed {workspace}")
+
+
+def approvals_of(ws: Workspace, project: Project) -> dict[str, LockedSource]:
+    """The approvals recorded for ``ws`` (relpath -> entry); none without a lock."""
+    entry = locked_entry(ws, project)
+    return entry.approvals() if entry is not None else {}
+
+
+def approved_sources(ws: Workspace, project: Project, sources: Iterable[Source]) -> list[Source]:
+    """``apply_approvals`` with the approvals of ``ws`` in the lock."""
+    return apply_approvals(ws.name, sources, approvals_of(ws, project))
+
+
 def lock_for(ws: Workspace, project: Project, sources: Iterable[Source],
-             overrides: Mapping[str, str] | None = None) -> WorkspaceLock:
+             overrides: Mapping[str, str] | None = None,
+             approvals: Mapping[str, LockedSource] | None = None, *,
+             strict: bool = True) -> WorkspaceLock:
     """The lock entry of ``ws``; every source must be present and verified in the cache.
-    ``overrides``: package -> the local source tree it is built from."""
+    ``overrides``: package -> the local source tree it is built from. ``approvals``:
+    relpath -> an approval to keep, for each file that still needs one; its cached
+    bytes must have the approved sha256 (with ``strict``; otherwise the entry gets the
+    cached bytes' sha256, for ``check_lock`` to report)."""
     cache = DownloadCache.of(project)
     locked: list[LockedSource] = []
     bad: list[str] = []
+    unhashed = False
     for source in sources:
+        approval = (approvals or {}).get(source.relpath)
+        if approval is not None and needs_approval(source):
+            # Known by its cached bytes only, compared with the approval.
+            verdict = cache.verify(replace(source, allow_unhashed=True))
+            if verdict.state != "ok" or not verdict.digests:
+                bad.append(f"  {source.relpath}: {verdict.state} (approved in {LOCK_NAME})")
+                continue
+            sha256 = verdict.digests["sha256"]
+            if strict and sha256 != approval.sha256:
+                bad.append(f"  {source.relpath}: the cached file's sha256 {sha256} is not the "
+                           f"approved {approval.sha256} "
+                           f"({approval_origin(ws.name, source.relpath)})")
+                continue
+            locked.append(LockedSource(source.relpath, sha256,
+                                       cache.path(source).stat().st_size, APPROVED,
+                                       approval.url))
+            continue
+        if needs_approval(source):
+            unhashed = True
+            bad.append(f"  {source.relpath}: no hash, and not approved in {LOCK_NAME}")
+            continue
         verdict = cache.verify(source)
         if verdict.state != "ok":
             bad.append(f"  {source.relpath}: {verdict.state}"
@@ -114,7 +215,10 @@ def lock_for(ws: Workspace, project: Project, sources: Iterable[Source],
     if bad:
         raise SkiffError(f"{ws.name}: {len(bad)} source file(s) are not verified in the "
                          "cache, so they cannot be locked:\n" + "\n".join(bad),
-                         hint=f"run: doit sources:{ws.name}")
+                         hint=f"review and approve the unhashed file(s) once: skiffbuild lock "
+                         f"--approve-unhashed {ws.name} (records their sha256 in {LOCK_NAME}, "
+                         "fetching what is missing)"
+                         if unhashed else f"run: doit sources:{ws.name}")
     return WorkspaceLock(ws.pin.url, ws.pin.commit, checkout.patch_digest(ws.pin),
                          _sorted(locked),
                          tuple(LockedOverride(pkg, str(d), tree_digest(Path(d)))
@@ -189,7 +293,7 @@ def read_lock(project: Project) -> dict[str, WorkspaceLock] | None:
     for name, raw in (data.get("workspaces") or {}).items():
         try:
             br = raw["buildroot"]
-            sources = _sorted(LockedSource(str(path), _hex(s["sha256"], 64), _size(s["size"]))
+            sources = _sorted(_locked_source(str(path), s)
                               for path, s in (raw.get("sources") or {}).items())
             overrides = tuple(LockedOverride(str(pkg), str(o["dir"]), _hex(o["sha256"], 64))
                               for pkg, o in sorted((raw.get("overrides") or {}).items()))
@@ -198,6 +302,17 @@ def read_lock(project: Project) -> dict[str, WorkspaceLock] | None:
         except (KeyError, TypeError, ValueError, AttributeError):
             raise _bad_lock(f"workspace {name}: malformed entry") from None
     return entries
+
+
+def _locked_source(path: str, raw: dict[str, object]) -> LockedSource:
+    approved = raw.get("approved", "")
+    if approved not in ("", APPROVED):
+        raise ValueError(approved)
+    url = raw.get("url", "")
+    if not isinstance(url, str):
+        raise ValueError(url)
+    return LockedSource(path, _hex(raw["sha256"], 64), _size(raw["size"]), str(approved),
+                        url if approved else "")
 
 
 def _hex(value: object, length: int) -> str:
@@ -225,8 +340,7 @@ def lock_text(entries: dict[str, WorkspaceLock]) -> str:
         "workspaces": {
             name: {
                 "buildroot": {"url": e.url, "commit": e.commit, "patches": e.patches},
-                "sources": {s.path: {"sha256": s.sha256, "size": s.size}
-                            for s in _sorted(e.sources)},
+                "sources": {s.path: _source_data(s) for s in _sorted(e.sources)},
                 # Only when there are some: a lock without overrides keeps its bytes.
                 **({"overrides": {o.package: {"dir": o.dir, "sha256": o.sha256}
                                   for o in e.overrides}} if e.overrides else {}),
@@ -237,6 +351,12 @@ def lock_text(entries: dict[str, WorkspaceLock]) -> str:
     body = yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True,
                           width=4096)
     return _HEADER + body
+
+
+def _source_data(s: LockedSource) -> dict[str, object]:
+    # An approval says so, with its origin; other entries keep their bytes.
+    return {"sha256": s.sha256, "size": s.size,
+            **({"approved": s.approved, "url": s.url} if s.approved else {})}
 
 
 def write_lock(project: Project, entries: dict[str, WorkspaceLock], *,
@@ -253,7 +373,15 @@ def write_lock(project: Project, entries: dict[str, WorkspaceLock], *,
 
 def _source_drift(ws: str, locked: LockedSource, now: LockedSource) -> str | None:
     changes = []
-    if locked.sha256 != now.sha256:
+    if locked.approved and not now.approved:
+        changes.append("approved unhashed in the lock, now hashed by a .hash file or "
+                       "allowed unhashed (`skiffbuild lock` drops the approval)")
+    elif now.approved and not locked.approved:
+        changes.append("no hash, not approved in the lock")
+    elif locked.approved and locked.sha256 != now.sha256:
+        changes.append(f"the cached file no longer matches its approval (approved "
+                       f"{_short(locked.sha256)}, cached {_short(now.sha256)})")
+    if locked.sha256 != now.sha256 and not (locked.approved and now.approved):
         changes.append(f"sha256 changed (lock {_short(locked.sha256)}, now {_short(now.sha256)})")
     if locked.size != now.size:
         changes.append(f"size changed (lock {locked.size}, now {now.size})")

@@ -149,9 +149,10 @@ def test_unhashed_source_is_refused_before_any_download_unless_allowed(
         f"error: qemu-x86_64: systemd-bootchart/{name} (systemd-bootchart): no hash (looked in: "
         "no .hash file exists for it)",
         "error: 1 source file(s) have no hash: sources: would refuse them",
-        "hint: add the hash to a layer's buildroot_patches/<package>/<package>.hash (Buildroot "
-        "reads .hash files from BR2_GLOBAL_PATCH_DIR), or list the file under "
-        "sources.allow_unhashed in the board manifest"]
+        "hint: review and approve it once: skiffbuild lock --approve-unhashed qemu-x86_64 "
+        "(records its sha256 in skiffbuild.lock), or add its hash to a layer's "
+        "buildroot_patches/<package>/<package>.hash (Buildroot reads .hash files from "
+        "BR2_GLOBAL_PATCH_DIR); sources.allow_unhashed in the board manifest accepts any bytes"]
     assert sum(upstream.requests.values()) == 0
     board = project.root / "manifests" / "boards" / "qemu-x86_64.yaml"
     board.write_text(board.read_text() + f"sources:\n  allow_unhashed: [{name}]\n")
