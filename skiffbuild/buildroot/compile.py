@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import kconfiglib
+
 from skiffbuild.buildroot import checkout, treecache
 from skiffbuild.buildroot.configure import generated_files
 from skiffbuild.buildroot.kconfig import buildroot_kconfig, externals_of
@@ -258,7 +260,13 @@ def _config_changes(ws: Workspace, project: Project, tree: Path, built_configs: 
     olds = [old for path in built_configs if (old := parse_dotconfig(path.read_text())) != new]
     if not olds:
         return
-    kconf = buildroot_kconfig(tree, ws.paths.output)
+    try:
+        kconf = buildroot_kconfig(tree, ws.paths.output)
+    except kconfiglib.KconfigError:
+        clean.say("the configuration changed and kconfiglib cannot evaluate this Kconfig "
+                  "tree to tell what the change needs: full rebuild (make clean)")
+        clean.full = True
+        return
     built = set(query_show_info(ws, project))
     full, packages, reasons = False, set[str](), dict[str, None]()
     for old in olds:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import kconfiglib
+
 from skiffbuild.buildroot import checkout
 from skiffbuild.buildroot.handedits import hand_edits, record_generated
 from skiffbuild.buildroot.hooks import CONFINE, confine_script, hook_script
@@ -26,6 +28,7 @@ from skiffbuild.buildroot.kconfig import (
     architecture_finding,
     buildroot_kconfig,
     check_merged,
+    unchecked_finding,
 )
 from skiffbuild.core.errors import Problem, ProblemsError, SkiffError
 from skiffbuild.core.fsutil import atomic_write
@@ -299,15 +302,20 @@ def configure(ws: Workspace, project: Project, *, strict: bool = False,
          "defconfig", f"BR2_DEFCONFIG={ws.paths.defconfig}"],
         log=ws.paths.logs / "config.log", env=env, what=f"Buildroot defconfig for {ws.name}")
     record_generated(ws.paths)
-    kconf = buildroot_kconfig(tree, ws.paths.output, ws.paths.dotconfig)
     findings = layer_findings(ws, project) + list(conf.warnings)
-    findings += check_merged(kconf, conf.merged["buildroot"])
-    board = ws.board
-    wrong = architecture_finding(
-        kconf, conf.merged["buildroot"], board.architecture,
-        Origin(f"boards/{board.name}", project.display(board.manifest), board.architecture_line))
-    if wrong is not None:
-        findings.append(wrong)
+    try:
+        kconf = buildroot_kconfig(tree, ws.paths.output, ws.paths.dotconfig)
+    except kconfiglib.KconfigError as exc:
+        findings.append(unchecked_finding(exc, tree))
+    else:
+        findings += check_merged(kconf, conf.merged["buildroot"])
+        board = ws.board
+        wrong = architecture_finding(
+            kconf, conf.merged["buildroot"], board.architecture,
+            Origin(f"boards/{board.name}", project.display(board.manifest),
+                   board.architecture_line))
+        if wrong is not None:
+            findings.append(wrong)
     atomic_write(ws.paths.report, json.dumps({
         "workspace": ws.name,
         "findings": [f.to_json() for f in findings],

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import os
 import re
+import sys
 import threading
 import types
 from collections.abc import Iterator, Mapping
@@ -33,14 +34,19 @@ __all__ = ["ARCH_VALUES", "ERROR_KINDS", "INFO_KINDS", "KINDS", "PLAIN_KINDS", "
 
 
 # Findings about a layer or board rather than one request: their text is the message.
-PLAIN_KINDS = ("layer", "architecture")
+PLAIN_KINDS = ("layer", "architecture", "unchecked")
 # What a finding means to `skiffbuild check`: an error fails it by default, a warning with
 # --strict, information (a later layer overriding an earlier one: the point of layering)
 # only when --fail-on names its kind.
 ERROR_KINDS = ("unknown", "unmet-dependency", "invalid", "architecture")
 INFO_KINDS = ("overridden",)
 KINDS = ("unknown", "unmet-dependency", "invalid", "architecture", "not-applied", "layer",
-         "overridden")
+         "overridden", "unchecked")
+
+# kconfiglib evaluates a symbol by recursing through what it depends on; asked first for a
+# deep symbol of Buildroot's 32-bit ARM configurations it goes past Python's default of
+# 1000 frames. Raised once for the process (never lowered: other threads may be deep).
+_RECURSION = 20000
 
 
 @dataclass(frozen=True)
@@ -198,9 +204,28 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
             _overlay.values = None
 
 
+def deep_evaluation() -> None:
+    """Let kconfiglib recurse as deep as Buildroot's dependency chains go."""
+    if sys.getrecursionlimit() < _RECURSION:
+        sys.setrecursionlimit(_RECURSION)
+
+
+def unchecked_finding(error: kconfiglib.KconfigError, tree: Path) -> Finding:
+    """kconfiglib refuses some trees Buildroot's own kconfig only warns about (a dependency
+    loop an external brings in): the configuration is Buildroot's, but not checked."""
+    lines = [line.strip() for line in str(error).splitlines()
+             if line.strip() and set(line.strip()) != {"="}]
+    first = ": ".join(lines[:2])[:300] or "an error"
+    return Finding("unchecked", "", "", None, Origin("skiffbuild", str(tree / "Config.in"), None),
+                   f"kconfiglib cannot evaluate this Kconfig tree ({first}); Buildroot "
+                   "configured it, but no requested value was checked")
+
+
 def buildroot_kconfig(tree: Path, output: Path,
                       dotconfig: Path | None = None) -> kconfiglib.Kconfig:
-    """Parse the tree's Config.in (and the externals recorded in ``output``), load a config."""
+    """Parse the tree's Config.in (and the externals recorded in ``output``), load a config.
+    Raises kconfiglib.KconfigError for a tree kconfiglib refuses (``unchecked_finding``)."""
+    deep_evaluation()
     with _environment(kconfig_env(tree, output)):
         kconf = kconfiglib.Kconfig(str(tree / "Config.in"), warn_to_stderr=False)
         if dotconfig is not None:
@@ -299,6 +324,10 @@ def _actual(sym: kconfiglib.Symbol) -> str:
 
 def check_merged(kconf: kconfiglib.Kconfig, merged: Merged) -> list[Finding]:
     """Every request in ``merged`` that did not take effect in the loaded configuration."""
+    for sym in kconf.unique_defined_syms:
+        # In definition order first: what a symbol depends on is mostly defined before it
+        # and then cached, so no single evaluation recurses through a whole chain.
+        sym.str_value  # noqa: B018
     findings: list[Finding] = []
     defined = None
     for symbol, chain in merged.history.items():
