@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +99,24 @@ def test_an_unknown_dependency_is_blamed_on_the_layer_that_names_it(tmp_path: Pa
         load_plan(Project(project_root, layer_path=(configs,)))
     assert str(info.value.problems[0]) == (
         f"{configs}/util/rootlogin/metadata/dependencies:1: unknown layer 'util/nothere'")
+
+
+def test_a_skiffos_command_runs_with_skiffos_variables(tmp_path: Path) -> None:
+    """`skiffbuild run` of a SkiffOS layer command: make in its extensions/ with the
+    variables its scripts use (SkiffOS's cmd/virt/qemu/run ran /scripts/execute_qemu.sh
+    without them), every directory inside the workspace."""
+    configs = skiffos_checkout(tmp_path / "SkiffOS")
+    (configs / "virt/qemu/extensions/Makefile").write_text(
+        "run:\n\t@echo \"conf=$(SKIFF_CURRENT_CONF_DIR) br=$(SKIFF_BUILDROOT_DIR) "
+        "ws=$(SKIFF_WORKSPACE) config=$(SKIFF_CONFIG) args=$(ARGS)\"\n")
+    project_root = write_project(tmp_path / "project", {
+        "manifests/boards/vm.yaml": board_yaml(["virt/qemu"])})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKIFF")}
+    env["SKIFFBUILD_LAYER_PATH"] = str(configs.parent)
+    proc = subprocess.run([sys.executable, "-m", "skiffbuild", "run", "vm", "virt/qemu/run",
+                           "ARGS=x"], cwd=project_root, env=env, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    output = project_root / "workspaces/vm/output"
+    assert f"conf={configs}/virt/qemu br={output} ws=vm config=util/rootlogin,virt/qemu " \
+           "args=x" in proc.stdout
