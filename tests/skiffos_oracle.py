@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REAL_BUILDROOT, SHARED, require_shared
+from conftest import REAL_BUILDROOT, ROOT, SHARED, UPSTREAM, DoitProject, require_shared
 
 SKIFFOS_TARBALL = SHARED / "skiffos" / "skiffos-2026.08-8-g90392558.tar.gz"
 BUILDROOT_TAG = "2026.08-rc1"
@@ -343,3 +343,26 @@ def skiffos_dotconfig(result: SkiffosResult, tree: Path, output: Path) -> Buildr
     """The .config SkiffOS's configure gives through real Buildroot ``tree``: its merged
     defconfig with the externals it passed."""
     return buildroot_dotconfig(tree, result.defconfig, result.externals, output)
+
+
+# ------------------------------------------------------------ the skiffbuild side
+
+
+def skiffbuild_on_skiffos(root: Path, checkout: Path) -> DoitProject:
+    """An empty skiffbuild project at ``root`` (no boards yet) pinned to real Buildroot
+    2026.08-rc1 from shared/, offline, with the SkiffOS ``checkout`` on its layer path."""
+    import shutil
+
+    (root / "manifests" / "boards").mkdir(parents=True)
+    commit = subprocess.run(["git", f"--git-dir={REAL_BUILDROOT}", "rev-parse",
+                             f"{BUILDROOT_TAG}^{{commit}}"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    (root / "manifests" / "buildroot.yaml").write_text(
+        f"format: 1\nurl: {UPSTREAM}\ncommit: {commit}\ntag: {BUILDROOT_TAG}\n")
+    shutil.copy(ROOT / "dodo.py", root / "dodo.py")
+    (root / "mirrors.yaml").write_text(f"{UPSTREAM}:\n  - {REAL_BUILDROOT}\n")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SKIFFBUILD_", "BR2_", "DOIT_"))}
+    env.update(SKIFFBUILD_MIRRORS=str(root / "mirrors.yaml"), SKIFFBUILD_OFFLINE="1",
+               SKIFFBUILD_LAYER_PATH=str(checkout))
+    return DoitProject(root, env)

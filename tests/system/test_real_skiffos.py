@@ -14,13 +14,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import UPSTREAM, DoitProject, ran
+from conftest import DoitProject, ran
 from skiffos_oracle import (
-    BUILDROOT_TAG,
     ORACLE_CONFIGS,
     SkiffosResult,
     buildroot_2026_08_tree,
     parse_config,
+    skiffbuild_on_skiffos,
     skiffos_dotconfig,
     skiffos_results,
     skiffos_root,
@@ -68,28 +68,14 @@ def _words(value: str | None) -> list[str]:
 def skiffbuild_side(tmp_path_factory: pytest.TempPathFactory, skiffos_root: Path) -> DoitProject:
     """A skiffbuild project whose boards are the compared SKIFF_CONFIGs, on the SkiffOS
     checkout (as SKIFFBUILD_LAYER_PATH) and real Buildroot 2026.08-rc1, configured."""
-    from conftest import REAL_BUILDROOT
-
-    root = tmp_path_factory.mktemp("skiffbuild-skiffos") / "project"
-    (root / "manifests" / "boards").mkdir(parents=True)
-    commit = subprocess.run(["git", f"--git-dir={REAL_BUILDROOT}", "rev-parse",
-                             f"{BUILDROOT_TAG}^{{commit}}"], capture_output=True, text=True,
-                            check=True).stdout.strip()
-    (root / "manifests" / "buildroot.yaml").write_text(
-        f"format: 1\nurl: {UPSTREAM}\ncommit: {commit}\ntag: {BUILDROOT_TAG}\n")
+    project = skiffbuild_on_skiffos(tmp_path_factory.mktemp("skiffbuild-skiffos") / "project",
+                                    skiffos_root)
     for config in COMPARED:
         ws = ORACLE_CONFIGS[config]
-        (root / "manifests" / "boards" / f"{ws}.yaml").write_text(
+        (project.root / "manifests" / "boards" / f"{ws}.yaml").write_text(
             f"format: 1\ndescription: SKIFF_CONFIG={config}\narchitecture: {ARCH[ws]}\n"
             f"layers: [{', '.join(config.split(','))}]\nimage:\n  table: mbr\n"
             "  partitions:\n    - {name: boot, filesystem: vfat, size: 64M}\n")
-    shutil.copy(Path(__file__).parents[2] / "dodo.py", root / "dodo.py")
-    (root / "mirrors.yaml").write_text(f"{UPSTREAM}:\n  - {REAL_BUILDROOT}\n")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SKIFFBUILD_", "BR2_", "DOIT_"))}
-    env.update(SKIFFBUILD_MIRRORS=str(root / "mirrors.yaml"), SKIFFBUILD_OFFLINE="1",
-               SKIFFBUILD_LAYER_PATH=str(skiffos_root))
-    project = DoitProject(root, env)
     project.doit("-n", "2", *(f"config:{ORACLE_CONFIGS[c]}" for c in COMPARED))
     return project
 

@@ -6,14 +6,10 @@ its own Buildroot fork); an error or a crash is not."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REAL_BUILDROOT, UPSTREAM, DoitProject
-from skiffos_oracle import BUILDROOT_TAG, skiffos_root
+from skiffos_oracle import skiffbuild_on_skiffos, skiffos_root
 
 from skiffbuild.app.commands_skiffos import skiffos_manifest
 from skiffbuild.core.project import Project
@@ -25,13 +21,8 @@ pytestmark = [pytest.mark.real_buildroot, pytest.mark.slow]
 
 
 def test_every_skiffos_layer_configures(tmp_path: Path, skiffos_root: Path) -> None:
-    root = tmp_path / "project"
-    (root / "manifests" / "boards").mkdir(parents=True)
-    commit = subprocess.run(["git", f"--git-dir={REAL_BUILDROOT}", "rev-parse",
-                             f"{BUILDROOT_TAG}^{{commit}}"], capture_output=True, text=True,
-                            check=True).stdout.strip()
-    (root / "manifests" / "buildroot.yaml").write_text(
-        f"format: 1\nurl: {UPSTREAM}\ncommit: {commit}\ntag: {BUILDROOT_TAG}\n")
+    side = skiffbuild_on_skiffos(tmp_path / "project", skiffos_root)
+    root = side.root
     project = Project(root, layer_path=(skiffos_root,))
     index, problems = scan_layers(project)
     assert problems == []
@@ -42,13 +33,7 @@ def test_every_skiffos_layer_configures(tmp_path: Path, skiffos_root: Path) -> N
         ws = name.replace("/", "-")
         (root / "manifests" / "boards" / f"{ws}.yaml").write_text(
             skiffos_manifest(project, ws, name, index=index, warn=lambda text: None))
-    shutil.copy(Path(__file__).parents[2] / "dodo.py", root / "dodo.py")
-    (root / "mirrors.yaml").write_text(f"{UPSTREAM}:\n  - {REAL_BUILDROOT}\n")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SKIFFBUILD_", "BR2_", "DOIT_"))}
-    env.update(SKIFFBUILD_MIRRORS=str(root / "mirrors.yaml"), SKIFFBUILD_OFFLINE="1",
-               SKIFFBUILD_LAYER_PATH=str(skiffos_root))
-    proc = DoitProject(root, env).doit("-n", "2", "--continue", "config", check=False)
+    proc = side.doit("-n", "2", "--continue", "config", check=False)
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
     assert proc.returncode == 0, proc.stderr[-4000:]
     unchecked = []
