@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import PinnedTree, make_doit_project
 from projectfiles import board_yaml, write_files, write_project
 
 from skiffbuild.core.errors import ProblemsError
@@ -120,3 +121,31 @@ def test_a_skiffos_command_runs_with_skiffos_variables(tmp_path: Path) -> None:
     output = project_root / "workspaces/vm/output"
     assert f"conf={configs}/virt/qemu br={output} ws=vm config=util/rootlogin,virt/qemu " \
            "args=x" in proc.stdout
+
+
+def test_a_skiffos_workspace_configures_as_skiffos_wires_it(tmp_path: Path,
+                                                            testtree: PinnedTree) -> None:
+    """config: of a SkiffOS workspace on the test tree: placeholders substituted, post's
+    REPLACEME paths replaced by the wiring, the users tables concatenated, a per-workspace
+    ccache directory, the SKIFF_* variables in the generated hook script."""
+    configs = skiffos_checkout(tmp_path / "SkiffOS")
+    (configs / "virt/qemu/buildroot/cache").write_text("BR2_CCACHE=y\n")
+    project = make_doit_project(tmp_path / "project", testtree, boards={
+        "vm": board_yaml(["virt/qemu"])})
+    project.env["SKIFFBUILD_LAYER_PATH"] = str(configs.parent)
+    project.doit("config:vm")
+    cfg = project.root / "workspaces/vm/config"
+    defconfig = (cfg / "buildroot.defconfig").read_text()
+    assert 'BR2_TARGET_GENERIC_HOSTNAME="skiffos-unknown"\n' in defconfig
+    assert "REPLACEME" not in defconfig
+    dotconfig = (project.root / "workspaces/vm/output/.config").read_text()
+    assert f'BR2_ROOTFS_USERS_TABLES="{cfg}/users.table"\n' in dotconfig
+    assert f'BR2_CCACHE_DIR="{project.root}/cache/ccache/vm"\n' in dotconfig
+    assert (cfg / "users.table").read_text() == (
+        "# makeusers table of workspace 'vm', concatenated by skiffbuild from:\n"
+        f"# util/rootlogin: {configs}/util/rootlogin/users/root\n"
+        "admin -1 admin -1 =x /home/admin /bin/sh - Admin\n")
+    hook = (cfg / "post-build.sh").read_text()
+    assert f"export SKIFF_BUILDROOT_DIR={project.root}/workspaces/vm/output\n" in hook
+    assert f"export SKIFF_CURRENT_CONF_DIR={configs.parent}/configs-base/pre " in hook
+    assert (project.root / "workspaces/vm/output/output").readlink() == Path(".")

@@ -173,3 +173,22 @@ def test_skiffos_hooks_run_confined_and_their_files_reach_the_image(tmp_path: Pa
     # Nothing written outside the workspace: the checkout is untouched, no /target.
     assert _snapshot(checkout) == before
     assert [p for p in host if p.exists()] == []
+
+
+@pytest.mark.parametrize("config", sorted(set(ORACLE_CONFIGS) - set(COMPARED)))
+def test_the_chain_equals_skiffos_for_the_tricky_orders(config: str, tmp_path: Path,
+                                                        skiffos_root: Path,
+                                                        skiffos_results: dict[str, SkiffosResult],
+                                                        ) -> None:
+    """modalai/voxl2 and usbarmory/mk2: configurations whose chain a dependency sort gets
+    wrong (a layer SkiffOS never moves)."""
+    from skiffbuild.core.project import Project
+    from skiffbuild.model.plan import load_plan
+
+    project = skiffbuild_on_skiffos(tmp_path / "project", skiffos_root)
+    (project.root / "manifests/boards/b.yaml").write_text(
+        f"format: 1\ndescription: b\narchitecture: arm\nlayers: [{config}]\nimage:\n"
+        "  table: mbr\n  partitions:\n    - {name: boot, filesystem: vfat, size: 64M}\n")
+    plan = load_plan(Project(project.root, layer_path=(skiffos_root,)), ["b"])
+    chain = [la.name for la in plan.workspaces["b"].chain]
+    assert chain == ["configs-base/pre", *skiffos_results[config].chain, "configs-base/post"]
