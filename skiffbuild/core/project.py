@@ -85,6 +85,11 @@ class WorkspacePaths:
         return self.image_dir / "SHA256SUMS"
 
     @property
+    def update_dir(self) -> Path:
+        """update:<ws>'s bundle, its .sha256 and update-info.json."""
+        return self.root / "update"
+
+    @property
     def repro(self) -> Path:
         """The last reproducibility report."""
         return self.root / "repro"

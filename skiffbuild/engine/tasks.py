@@ -58,6 +58,7 @@ from skiffbuild.engine.progress import ReportedFailure, board, reporter_for
 from skiffbuild.image.assemble import PublishedIntact, assemble
 from skiffbuild.model.model import BuildrootPin
 from skiffbuild.model.plan import Plan, Workspace, load_plan
+from skiffbuild.release.update import INFO_FILE, BundleIntact, build_update
 from skiffbuild.sources.download import (
     ConsoleReporter,
     settings_from_env,
@@ -219,6 +220,9 @@ class _Run:
     def image(self, ws: Workspace, project: Project) -> None:
         assemble(ws, project, _echo, jobs=self.budget.jlevel())
 
+    def update(self, ws: Workspace, project: Project) -> None:
+        build_update(ws, project, _echo)
+
     def repro(self, ws: Workspace, project: Project) -> None:
         from skiffbuild.release.repro import repro
 
@@ -327,6 +331,30 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
                 facts=facts, uptodate=[config_changed(facts), PublishedIntact(ws.paths.sums)])
         yield from run.broken_tasks("image")
 
+    def task_update() -> Iterator[dict[str, Any]]:
+        """Build the workspace's signed RAUC update bundle (boards with an update: section)."""
+        plan = run.plan
+        yield {"name": None, "doc": "signed RAUC update bundle per workspace with update:"}
+        for ws in plan.workspaces.values():
+            spec = ws.board.update
+            if spec is None:
+                continue
+            facts = {"update": json.loads(json.dumps(dataclasses.asdict(spec))),
+                     "code": code_digest()}
+            signing = spec.signing
+            public = [p for p in (signing.cert, signing.keyring) if p and
+                      not p.startswith("pkcs11:")] if signing else []
+            yield run.workspace_task(
+                "update", ws, run.update, doc=f"update bundle of {ws.name} (RAUC)",
+                file_dep=[str(ws.paths.sums), str(ws.paths.image_dir / "build-info.json"),
+                          *(str(ws.paths.images / rel) for _slot, rel in spec.slots),
+                          *sorted(set(public))],
+                targets=[str(ws.paths.update_dir / INFO_FILE)],
+                # The bundle's name holds its version (from build-info.json): the check
+                # finds it through update-info.json.
+                facts=facts, uptodate=[config_changed(facts), BundleIntact(ws.paths.update_dir)])
+        yield from run.broken_tasks("update")
+
     def task_repro() -> Iterator[dict[str, Any]]:
         """Build a workspace twice from scratch with varied environments and compare."""
         plan = run.plan
@@ -344,4 +372,4 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
     return {"DOIT_CONFIG": run.doit_config(), "task_fetch": task_fetch,
             "task_config": task_config, "task_sources": task_sources,
             "task_compile": task_compile, "task_image": task_image,
-            "task_repro": task_repro}
+            "task_update": task_update, "task_repro": task_repro}

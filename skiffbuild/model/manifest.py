@@ -25,6 +25,8 @@ from skiffbuild.model.model import (
     Content,
     ImageLayout,
     Partition,
+    UpdateSigning,
+    UpdateSpec,
 )
 
 __all__ = ["DEFAULT_PIN", "MAX_IMAGE_BYTES", "MAX_INPUT_BYTES", "confined", "file_problem",
@@ -225,6 +227,51 @@ def _image_path_problems(doc: Document) -> list[Problem]:
     return problems
 
 
+def _signing_path(project: Project, value: str) -> str:
+    """A key, certificate or keyring: a pkcs11: URI as is, a path made absolute (``~``
+    expanded, relative to the project). Read where it is, never copied."""
+    if value.startswith("pkcs11:"):
+        return value
+    return os.path.normpath(project.root / os.path.expanduser(value))
+
+
+def _update(project: Project, doc: Document, board: str,
+            problems: list[Problem]) -> UpdateSpec | None:
+    """The ``update:`` section: slot images stay inside Buildroot's images directory."""
+    raw = doc.data.get("update")
+    if raw is None:
+        return None
+    slots = []
+    for slot, rel in raw["slots"].items():
+        bad = inner_path_problem(rel, "the images directory")
+        if bad is None and posixpath.normpath(rel) in (".", ""):
+            bad = f"path '{rel}' is the images directory itself, not a file in it"
+        if bad:
+            problems.append(doc.problem(("update", "slots", slot), bad))
+        slots.append((slot, posixpath.normpath(rel)))
+    signing = None
+    if "signing" in raw:
+        sign = raw["signing"]
+        for key in ("keyring", "pkcs11_module"):
+            if sign.get(key, "").startswith("pkcs11:"):
+                problems.append(doc.problem(("update", "signing", key),
+                                            f"{key} is a file, not a pkcs11: URI"))
+        if "keyring" not in sign and sign["cert"].startswith("pkcs11:"):
+            problems.append(doc.problem(("update", "signing"),
+                                        "a pkcs11: cert needs a keyring file (the CA the "
+                                        "bundle is verified against)"))
+        keyring = sign.get("keyring")
+        module = sign.get("pkcs11_module")
+        signing = UpdateSigning(
+            key=_signing_path(project, sign["key"]), cert=_signing_path(project, sign["cert"]),
+            keyring=_signing_path(project, keyring) if keyring else None,
+            pkcs11_module=os.path.expanduser(module) if module else None)
+    return UpdateSpec(compatible=raw.get("compatible", f"skiffbuild-{board}"),
+                      version=raw.get("version", "{date}-{image}"), slots=tuple(slots),
+                      format=raw.get("format", "verity"), signing=signing,
+                      line=doc.line(("update",)))
+
+
 _warned: set[str] = set()  # boards whose duplicate layers were reported by this process
 
 
@@ -262,6 +309,7 @@ def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem
                                         f"duplicate partition name '{part_name}'"))
     problems += _image_path_problems(doc)
     problems += _size_problems(doc)
+    update = _update(project, doc, file.stem, problems)
     _warn_duplicate_layers(doc)
     fragments = []
     for kind in FRAGMENT_KINDS:
@@ -295,6 +343,7 @@ def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem
         allow_unhashed=tuple(data.get("sources", {}).get("allow_unhashed", ())),
         architecture_line=doc.line(("architecture",)),
         layer_order=data.get("layer_order"),
+        update=update,
     )
     return board, []
 

@@ -21,6 +21,8 @@ __all__ = [
     "ImageLayout",
     "Layer",
     "Partition",
+    "UpdateSigning",
+    "UpdateSpec",
 ]
 
 # Kconfig fragment kinds a layer may provide, in the order SkiffOS merges
@@ -76,6 +78,35 @@ class ImageLayout:
 
 
 @dataclass(frozen=True)
+class UpdateSigning:
+    """The release key of a board's update bundles: files (read in place, never copied)
+    or PKCS#11 URIs (``pkcs11:...``), passed to ``rauc bundle`` as given."""
+
+    key: str  # an absolute path, or a pkcs11: URI
+    cert: str  # an absolute path, or a pkcs11: URI
+    keyring: str | None = None  # an absolute path; None: the cert (a file)
+    pkcs11_module: str | None = None  # RAUC_PKCS11_MODULE
+
+
+@dataclass(frozen=True)
+class UpdateSpec:
+    """A board's ``update:`` section: a signed RAUC bundle (``doit update:<ws>``).
+
+    ``slots`` maps a RAUC slot class (``rootfs``, ``kernel``) to the file of Buildroot's
+    images directory that goes into it, in the manifest's order. ``version`` may hold
+    the placeholders ``{epoch}``, ``{date}``, ``{commit}`` and ``{image}``.
+    """
+
+    compatible: str
+    version: str
+    slots: tuple[tuple[str, str], ...]
+    format: str = "verity"  # verity | plain
+    signing: UpdateSigning | None = None  # None: the development key
+    # Line of ``update:`` in the manifest, for messages at build time.
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class Board:
     """A board manifest; its name is also the workspace name."""
 
@@ -96,6 +127,8 @@ class Board:
     layer_order: str | None = None
     # Line of ``architecture:`` in the manifest, for findings.
     architecture_line: int | None = field(default=None, compare=False)
+    # The signed update bundle; None: no update:<ws> task.
+    update: UpdateSpec | None = None
 
 
 @dataclass(frozen=True)
