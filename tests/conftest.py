@@ -207,6 +207,14 @@ REAL_BUILD_NEEDS = (SHARED / "sources" / "busybox-1.37.0.tar.bz2",
                     REAL_TOOLCHAIN / ".complete", REAL_KERNEL)
 
 
+def unless_installed(missing: list[str], what: str = "scripts/setup installs it"
+                     ) -> pytest.MarkDecorator:
+    """Skip where a host tool is missing, with the reason; under CI=true never: the test
+    then runs and fails, as CI must have every tool (scripts/setup installs them)."""
+    return pytest.mark.skipif(bool(missing) and os.environ.get("CI") != "true",
+                              reason=f"missing {', '.join(missing)} ({what})")
+
+
 def require_shared(*paths: Path) -> None:
     """Skip with one clear reason when the real-Buildroot material is absent; under
     CI=true that is a failure, never a skip."""

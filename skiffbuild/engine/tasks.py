@@ -58,7 +58,7 @@ from skiffbuild.engine.progress import ReportedFailure, board, reporter_for
 from skiffbuild.image.assemble import PublishedIntact, assemble
 from skiffbuild.model.model import BuildrootPin
 from skiffbuild.model.plan import Plan, Workspace, load_plan
-from skiffbuild.release.update import INFO_FILE, BundleIntact, build_update
+from skiffbuild.release.update import INFO_FILE, BundleIntact, build_update, slot_source
 from skiffbuild.sources.download import (
     ConsoleReporter,
     settings_from_env,
@@ -347,7 +347,9 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
             yield run.workspace_task(
                 "update", ws, run.update, doc=f"update bundle of {ws.name} (RAUC)",
                 file_dep=[str(ws.paths.sums), str(ws.paths.image_dir / "build-info.json"),
-                          *(str(ws.paths.images / rel) for _slot, rel in spec.slots),
+                          *(str(slot_source(rel, ws.board.image, ws.paths.images,
+                                            ws.paths.image_dir)[1])
+                            for _slot, rel in spec.slots),
                           *sorted(set(public))],
                 targets=[str(ws.paths.update_dir / INFO_FILE)],
                 # The bundle's name holds its version (from build-info.json): the check

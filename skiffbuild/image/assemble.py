@@ -46,22 +46,36 @@ from skiffbuild.core.fsutil import (
 )
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import capture, minimal_environment, run, tail
-from skiffbuild.model.model import Partition
+from skiffbuild.model.model import IMAGE_EXTENSION, Partition
 from skiffbuild.model.plan import Workspace
 
 __all__ = ["PublishedIntact", "assemble", "read_sums", "tool_versions"]
 
 _MIB = 1 << 20
 _NAMESPACE = uuid.UUID("6f4c2b1e-59a7-4c1e-9d55-736b69666662")
-_EXT = {"vfat": "vfat", "ext4": "ext4", "squashfs": "squashfs", "raw": "img"}
+_EXT = IMAGE_EXTENSION
 _MBR_TYPES = {"vfat": "c", "ext4": "83", "squashfs": "83", "raw": "83"}
 _GPT_ALIASES = {"esp": "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
                 "linux": "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
                 "data": "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"}
 # A layout written with MBR types also works as GPT: the usual ones map over.
 _GPT_FROM_MBR = {"c": "data", "b": "data", "e": "data", "83": "linux", "ef": "esp"}
-_TOOLS = ("dosfstools", "mtools", "squashfs-tools", "e2fsprogs", "fdisk", "syslinux")
+_TOOLS = ("dosfstools", "mtools", "squashfs-tools", "e2fsprogs", "fdisk", "syslinux",
+          "grub-pc-bin", "grub-common")
 _MBR_BIN = Path("/usr/lib/syslinux/mbr/mbr.bin")
+# BIOS GRUB (Debian's grub-pc-bin): boot.img goes into the MBR, core.img (GRUB's kernel
+# with the modules below built in) into the gap between the partition table and the
+# first partition, which starts at 1 MiB.
+_GRUB_DIR = Path("/usr/lib/grub/i386-pc")
+_GRUB_MODULES = ("biosdisk", "part_msdos", "part_gpt", "fat", "ext2", "squash4", "normal",
+                 "linux", "echo", "test", "loadenv", "regexp", "serial", "terminal",
+                 "configfile", "search", "halt", "reboot")
+# Offsets in boot.img and core.img's first sector (GRUB's include/grub/i386/pc/boot.h and
+# diskboot.S): where boot.img finds core.img, and where core.img's blocklist (its other
+# sectors: start, count) is.
+_GRUB_KERNEL_SECTOR = 0x5C
+_GRUB_DRIVE_CHECK = 0x66
+_GRUB_BLOCKLIST = 0x200 - 12
 
 
 def _ident(ws: str, part: str, what: str) -> uuid.UUID:
@@ -179,6 +193,98 @@ class _Assembler:
                 self.tool(["mcopy", "-p", "-m", "-i", out, entry, target], "mcopy")
         if part.bootloader == "syslinux":
             self.tool(["syslinux", "--install", out], "syslinux --install")
+        elif part.bootloader == "grub":
+            self.grub_files(part, out, {e.relative_to(stage).parts[0] for e in entries})
+
+    # -- GRUB ----------------------------------------------------------------------
+
+    def grub_part(self, part: Partition) -> str:
+        """GRUB's name of ``part`` on the disk: msdos<N> or gpt<N>."""
+        layout = self.ws.board.image
+        index = layout.partitions.index(part) + 1
+        return f"{'gpt' if layout.table == 'gpt' else 'msdos'}{index}"
+
+    def grub_files(self, part: Partition, out: Path, taken: set[str]) -> None:
+        """grub/grub.cfg (the A/B boot selection) and grub/grubenv (its state) into the
+        boot partition, as the last files of the FAT."""
+        spec = part.grub
+        assert spec is not None
+        if "grub" in taken:
+            raise SkiffError(f"{self.ws.name}: partition {part.name}: its contents have a "
+                             "grub entry; GRUB's files go there")
+        slot_a, slot_b = self.ws.board.image.slots_of(spec.slots)
+        chain = [f"    {'if' if n == 0 else 'elif'} [ \"$1\" -eq {n} ]; then NEXT={n + 1}"
+                 for n in range(spec.tries)]
+        chain += [f"    else NEXT={spec.tries}", "    fi"]
+
+        def path(value: str) -> str:
+            return "/" + value.lstrip("/")
+
+        def initrd(slot: Partition) -> str:
+            return (f"    initrd ($slotdisk,{self.grub_part(slot)}){path(spec.initrd)}\n"
+                    if spec.initrd else "")
+
+        values = {"WS": self.ws.name, "TRIES": str(spec.tries),
+                  "TABLE": "gpt" if self.ws.board.image.table == "gpt" else "msdos",
+                  "NEXT_TRY": "\n".join(chain), "KERNEL": path(spec.kernel),
+                  "CMDLINE": spec.cmdline, "PART_A": self.grub_part(slot_a),
+                  "PART_B": self.grub_part(slot_b), "INITRD_A": initrd(slot_a),
+                  "INITRD_B": initrd(slot_b)}
+        text = resources.files("skiffbuild").joinpath("data/grub.cfg.in").read_text()
+        for key, value in values.items():
+            text = text.replace(f"@{key}@", value)
+        grub = self.tmp / "grub" / part.name
+        grub.mkdir(parents=True)
+        (grub / "grub.cfg").write_text(text)
+        # The factory state: A first, both slots good. Slot B holds the same system as A
+        # (see _build), so the device can fall back to it before its first update.
+        self.tool(["grub-editenv", grub / "grubenv", "create"], "grub-editenv create")
+        self.tool(["grub-editenv", grub / "grubenv", "set", "ORDER=A B", "A_OK=1", "A_TRY=0",
+                   "B_OK=1", "B_TRY=0"], "grub-editenv set")
+        self.normalise(grub)
+        self.tool(["mmd", "-i", out, "::/grub"], "mmd")
+        for name in ("grub.cfg", "grubenv"):
+            self.tool(["mcopy", "-p", "-m", "-i", out, grub / name, f"::/grub/{name}"],
+                      "mcopy")
+
+    def grub_core(self, boot: Partition) -> Path:
+        """GRUB's core.img: the modules built in, its prefix the boot partition's /grub
+        on the disk it was loaded from (the empty drive in "(,msdos1)")."""
+        core = self.tmp / "grub-core.img"
+        modules = [m for m in _GRUB_MODULES if (_GRUB_DIR / f"{m}.mod").is_file()]
+        self.tool(["grub-mkimage", "-O", "i386-pc", "-d", _GRUB_DIR, "-o", core,
+                   "-p", f"(,{self.grub_part(boot)})/grub", *modules], "grub-mkimage")
+        return core
+
+    def install_grub(self, disk: BinaryIO, boot: Partition, first_start: int) -> None:
+        """What grub-install/grub-bios-setup do on a BIOS disk, on the image file: boot.img
+        into the MBR's code area (the partition table stays), pointing at core.img, which
+        goes into the gap before the first partition (after the MBR, sector 1; after the
+        GPT's entries, sector 34), its blocklist pointing at its own next sector."""
+        if not (_GRUB_DIR / "boot.img").is_file():
+            raise SkiffError("bootloader: grub needs BIOS GRUB (/usr/lib/grub/i386-pc)",
+                             hint="apt-get install grub-pc-bin grub-common (scripts/setup)")
+        core = bytearray(self.grub_core(boot).read_bytes())
+        sector = 34 if self.ws.board.image.table == "gpt" else 1
+        count = -(-len(core) // 512)
+        if (sector + count) * 512 > first_start:
+            raise SkiffError(f"{self.ws.name}: GRUB's core.img ({len(core)} bytes) does not "
+                             f"fit before the first partition (at {first_start} bytes)")
+        boot_img = bytearray((_GRUB_DIR / "boot.img").read_bytes()[:440])
+        boot_img[_GRUB_KERNEL_SECTOR:_GRUB_KERNEL_SECTOR + 8] = sector.to_bytes(8, "little")
+        # As grub-bios-setup on a hard disk: no jump over the check that takes a BIOS
+        # drive number below 0x80 for the first hard disk.
+        boot_img[_GRUB_DRIVE_CHECK:_GRUB_DRIVE_CHECK + 2] = b"\x90\x90"
+        start = int.from_bytes(core[_GRUB_BLOCKLIST:_GRUB_BLOCKLIST + 8], "little")
+        length = int.from_bytes(core[_GRUB_BLOCKLIST + 8:_GRUB_BLOCKLIST + 10], "little")
+        if start != 2 or length != count - 1:  # grub-mkimage's default: core.img at sector 1
+            raise SkiffError(f"unexpected core.img blocklist ({start}, {length}) from "
+                             "grub-mkimage")
+        core[_GRUB_BLOCKLIST:_GRUB_BLOCKLIST + 8] = (sector + 1).to_bytes(8, "little")
+        disk.seek(0)
+        disk.write(boot_img)
+        disk.seek(sector * 512)
+        disk.write(bytes(core))
 
     def squashfs(self, part: Partition, out: Path) -> None:
         stage = self.stage(part)
@@ -269,6 +375,9 @@ class _Assembler:
             if any(p.bootloader == "syslinux" for p, _ in parts):
                 disk.seek(0)
                 disk.write(_MBR_BIN.read_bytes()[:440])
+            for part, _image in parts:
+                if part.bootloader == "grub":
+                    self.install_grub(disk, part, starts[0])
 
 
 def _copy_sparse(image: Path, disk: BinaryIO, offset: int) -> None:
@@ -308,6 +417,10 @@ def _build(asm: _Assembler) -> tuple[list[tuple[Partition, Path]], Path]:
     built: list[tuple[Partition, Path]] = []
     for part in ws.board.image.partitions:
         out = asm.tmp / f"{part.name}.{_EXT[part.filesystem]}"
+        # An A/B entry's two slots are built alike, from the same contents: slot B is
+        # not left empty, because a factory image whose B is empty cannot fall back to
+        # it before the first update (an update's installer then overwrites B). Each
+        # slot has its own filesystem identifiers (from its name) and label suffix.
         builders[part.filesystem](part, out)
         built.append((part, out))
         asm.echo(f"image:{ws.name}: partition {part.name} ({part.filesystem}) "

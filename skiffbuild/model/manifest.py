@@ -6,6 +6,7 @@ that one run reports all manifest errors together.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import re
@@ -23,17 +24,20 @@ from skiffbuild.model.model import (
     Board,
     BuildrootPin,
     Content,
+    GrubSpec,
     ImageLayout,
     Partition,
     UpdateSigning,
     UpdateSpec,
 )
 
-__all__ = ["DEFAULT_PIN", "MAX_IMAGE_BYTES", "MAX_INPUT_BYTES", "confined", "file_problem",
-           "inner_path_problem", "load_board", "load_boards", "load_document", "load_pin",
-           "parse_size", "patch_series"]
+__all__ = ["DEFAULT_PIN", "MAX_IMAGE_BYTES", "MAX_INPUT_BYTES", "PARTITION_PREFIX", "confined",
+           "file_problem", "inner_path_problem", "load_board", "load_boards", "load_document",
+           "load_pin", "parse_size", "patch_series"]
 
 DEFAULT_PIN = "buildroot"
+# update.slots: "partition:<name>" takes an assembled partition's image, not a Buildroot file.
+PARTITION_PREFIX = "partition:"
 # A fragment, cflags file, metadata file or hook script is text of a few KiB;
 # anything bigger (or a device such as /dev/zero) is refused before it is read.
 MAX_INPUT_BYTES = 1 << 20
@@ -190,9 +194,11 @@ def load_pin(project: Project, name: str) -> tuple[BuildrootPin | None, list[Pro
                         tag=data.get("tag"), patches=patches), []
 
 
-def _partition(raw: dict[str, Any]) -> Partition:
+def _partitions(raw: dict[str, Any]) -> list[Partition]:
+    """One partition, or the two of an A/B entry (``slots: [a, b]``)."""
     size = raw.get("size")
-    return Partition(
+    grub = raw.get("grub")
+    part = Partition(
         name=raw["name"],
         filesystem=raw["filesystem"],
         size=parse_size(size) if size is not None else None,
@@ -203,7 +209,80 @@ def _partition(raw: dict[str, Any]) -> Partition:
         contents=tuple(Content(c["source"], c.get("destination", "/"))
                        for c in raw.get("contents", ())),
         bootloader=raw.get("bootloader"),
+        grub=GrubSpec(slots=grub["slots"], kernel=grub["kernel"], initrd=grub.get("initrd"),
+                      cmdline=grub.get("cmdline", ""), tries=grub.get("tries", 3))
+        if grub is not None else None,
     )
+    if "slots" not in raw:
+        return [part]
+    # Declared once, laid out twice: the same size, contents and filesystem; names,
+    # labels (and so GPT partition names) with the slot's suffix.
+    return [dataclasses.replace(part, name=f"{part.name}_{slot}",
+                                label=f"{part.label}_{slot}" if part.label else None,
+                                group=part.name, slot=slot)
+            for slot in raw["slots"]]
+
+
+def _layout_problems(doc: Document) -> list[Problem]:
+    """Partition names unique after A/B expansion; slots and bootloaders that make sense."""
+    problems = []
+    entries = doc.data["image"]["partitions"]
+    seen: dict[str, int] = {}
+    groups = {p["name"]: p for p in entries if "slots" in p}
+    for index, part in enumerate(entries):
+        at = ("image", "partitions", index)
+        names = [f"{part['name']}_{slot}" for slot in part.get("slots", ())] or [part["name"]]
+        for name in names:
+            if name in seen:
+                how = f" (a slot of '{part['name']}')" if "slots" in part else ""
+                if "slots" in part or "slots" in entries[seen[name]]:
+                    how += f", also from image.partitions[{seen[name]}]"
+                problems.append(doc.problem((*at, "name"),
+                                            f"duplicate partition name '{name}'{how}"))
+            else:
+                seen[name] = index
+        if "slots" in part:
+            if "size" not in part:
+                problems.append(doc.problem((*at, "slots"), "an A/B partition needs a size: "
+                                            "every update written into a slot must fit"))
+            if "bootloader" in part:
+                problems.append(doc.problem((*at, "bootloader"), "a bootloader is installed "
+                                            "once, not into an A/B partition"))
+            label = part.get("label")
+            limit = 11 if part["filesystem"] == "vfat" else 16
+            if label and len(label) + 2 > limit:
+                problems.append(doc.problem((*at, "label"), f"label '{label}' is too long for "
+                                            f"slots: '{label}_a' is longer than {limit} "
+                                            "characters"))
+        if part.get("bootloader") == "grub":
+            if part["filesystem"] != "vfat":
+                problems.append(doc.problem((*at, "bootloader"), "GRUB is installed into a "
+                                            "vfat partition"))
+            if "grub" not in part:
+                problems.append(doc.problem((*at, "bootloader"), "bootloader: grub needs a "
+                                            "grub: section (slots, kernel)"))
+            elif part["grub"]["slots"] not in groups:
+                problems.append(doc.problem((*at, "grub", "slots"), f"no partition "
+                                            f"'{part['grub']['slots']}' declared with slots: "
+                                            "[a, b]"))
+            else:
+                for key in ("kernel", "initrd"):
+                    value = part["grub"].get(key)
+                    bad = value and inner_path_problem(value, "the slot partition",
+                                                       absolute_ok=True)
+                    if bad:
+                        problems.append(doc.problem((*at, "grub", key), bad))
+                    if value and any(c in value for c in ' "$\\;\n'):
+                        problems.append(doc.problem((*at, "grub", key), "a path GRUB reads "
+                                                    "has no blanks, quotes, $, ; or backslash"))
+        elif "grub" in part:
+            problems.append(doc.problem((*at, "grub"), "grub: goes with bootloader: grub"))
+    loaders = [i for i, p in enumerate(entries) if "bootloader" in p]
+    for index in loaders[1:]:
+        problems.append(doc.problem(("image", "partitions", index, "bootloader"),
+                                    "one bootloader per image (also image.partitions"
+                                    f"[{loaders[0]}])"))
+    return problems
 
 
 def _image_path_problems(doc: Document) -> list[Problem]:
@@ -242,7 +321,19 @@ def _update(project: Project, doc: Document, board: str,
     if raw is None:
         return None
     slots = []
+    entries = doc.data["image"]["partitions"]
+    assembled = {p["name"] for p in entries} | {f"{p['name']}_{slot}" for p in entries
+                                                for slot in p.get("slots", ())}
     for slot, rel in raw["slots"].items():
+        if rel.startswith(PARTITION_PREFIX):
+            # An image image:<ws> assembles (a whole slot's filesystem for RAUC).
+            name = rel[len(PARTITION_PREFIX):]
+            if name not in assembled:
+                problems.append(doc.problem(("update", "slots", slot), f"no partition "
+                                            f"'{name}' in image.partitions (partition:<name> "
+                                            "names an assembled partition)"))
+            slots.append((slot, rel))
+            continue
         bad = inner_path_problem(rel, "the images directory")
         if bad is None and posixpath.normpath(rel) in (".", ""):
             bad = f"path '{rel}' is the images directory itself, not a file in it"
@@ -302,11 +393,7 @@ def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem
     if doc is None or problems:
         return None, problems
     data = doc.data
-    names = [p["name"] for p in data["image"]["partitions"]]
-    for index, part_name in enumerate(names):
-        if part_name in names[:index]:
-            problems.append(doc.problem(("image", "partitions", index, "name"),
-                                        f"duplicate partition name '{part_name}'"))
+    problems += _layout_problems(doc)
     problems += _image_path_problems(doc)
     problems += _size_problems(doc)
     update = _update(project, doc, file.stem, problems)
@@ -337,7 +424,8 @@ def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem
         layers=tuple(data["layers"]),
         buildroot=data.get("buildroot", DEFAULT_PIN),
         image=ImageLayout(data["image"]["table"],
-                          tuple(_partition(p) for p in data["image"]["partitions"])),
+                          tuple(p for raw in data["image"]["partitions"]
+                                for p in _partitions(raw))),
         fragments=tuple(fragments),
         layer_lines=tuple(doc.line(("layers", i)) for i in range(len(data["layers"]))),
         allow_unhashed=tuple(data.get("sources", {}).get("allow_unhashed", ())),

@@ -18,6 +18,7 @@ __all__ = [
     "BuildrootPin",
     "Command",
     "Content",
+    "GrubSpec",
     "ImageLayout",
     "Layer",
     "Partition",
@@ -58,6 +59,23 @@ class Content:
     destination: str = "/"
 
 
+# The file name extension of a partition's image under image/partitions/.
+IMAGE_EXTENSION: dict[str, str] = {"vfat": "vfat", "ext4": "ext4", "squashfs": "squashfs",
+                                   "raw": "img"}
+
+
+@dataclass(frozen=True)
+class GrubSpec:
+    """``bootloader: grub``'s settings (the partition's ``grub:``): boot the kernel and
+    initrd of the A/B partition ``slots`` with RAUC's boot selection and a try counter."""
+
+    slots: str  # the name of a partition declared with slots: [a, b]
+    kernel: str  # a file inside each slot partition
+    initrd: str | None = None
+    cmdline: str = ""
+    tries: int = 3
+
+
 @dataclass(frozen=True)
 class Partition:
     name: str
@@ -68,13 +86,33 @@ class Partition:
     label: str | None = None
     image: str | None = None  # for raw: a file from Buildroot's images directory
     contents: tuple[Content, ...] = ()
-    bootloader: str | None = None  # "syslinux": installed into this vfat partition
+    # "syslinux" or "grub": installed into this vfat partition (and the disk's boot code)
+    bootloader: str | None = None
+    grub: GrubSpec | None = None  # for bootloader: grub
+    # An A/B slot: the entry's name (``system`` for ``system_a``) and this slot (``a``).
+    group: str | None = None
+    slot: str | None = None
+
+    @property
+    def image_file(self) -> str:
+        """Its image under ``image/``: ``partitions/<name>.<ext>``."""
+        return f"partitions/{self.name}.{IMAGE_EXTENSION[self.filesystem]}"
 
 
 @dataclass(frozen=True)
 class ImageLayout:
     table: str  # mbr | gpt
     partitions: tuple[Partition, ...]
+
+    def slots_of(self, group: str) -> tuple[Partition, ...]:
+        """The slot partitions of the entry ``group`` (declared with ``slots:``), in order."""
+        return tuple(p for p in self.partitions if p.group == group)
+
+    def assembled(self, name: str) -> Partition | None:
+        """The partition ``name`` names: a partition, or the first slot (the factory image's
+        booted one) of an A/B entry."""
+        found = [p for p in self.partitions if p.name == name] or list(self.slots_of(name))
+        return found[0] if found else None
 
 
 @dataclass(frozen=True)
@@ -93,7 +131,9 @@ class UpdateSpec:
     """A board's ``update:`` section: a signed RAUC bundle (``doit update:<ws>``).
 
     ``slots`` maps a RAUC slot class (``rootfs``, ``kernel``) to the file of Buildroot's
-    images directory that goes into it, in the manifest's order. ``version`` may hold
+    images directory that goes into it, or to ``partition:<name>``, the image of a
+    partition that image:<ws> assembled (of an A/B entry: its first slot's), in the
+    manifest's order. ``version`` may hold
     the placeholders ``{epoch}``, ``{date}``, ``{commit}`` and ``{image}``.
     """
 

@@ -6,8 +6,10 @@ The bundle is RAUC's own format, made by ``rauc bundle`` and checked after signi
 image's sha256; ``[bundle] format``; an ``[image.<slot class>]`` per slot; a
 ``[meta.skiffbuild]`` section, kept by RAUC >= 1.9 and dropped by 1.8), the slot images
 (files of Buildroot's images directory, checked against the digests the image build
-recorded) and ``skiffbuild-info.json`` (the image digests of ``build-info.json``, the
-Buildroot commit, the layer chain): signed with the rest whatever RAUC's version.
+recorded; ``partition:<name>``: an assembled partition's image, checked against its
+``SHA256SUMS`` digest, e.g. a whole A/B slot) and ``skiffbuild-info.json`` (the image
+digests of ``build-info.json``, the Buildroot commit, the layer chain): signed with the
+rest whatever RAUC's version.
 
 Reproducible payload: the content directory is normalised (modes 0644/0755, owner 0:0,
 every time the build's ``SOURCE_DATE_EPOCH``), ``rauc bundle`` and its mksquashfs run
@@ -47,12 +49,13 @@ from skiffbuild.core.fsutil import atomic_write, durable_replace, sha256_file
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import child_environment, query, run
 from skiffbuild.image.assemble import PublishedIntact
-from skiffbuild.model.model import UpdateSpec
+from skiffbuild.model.manifest import PARTITION_PREFIX
+from skiffbuild.model.model import ImageLayout, UpdateSpec
 from skiffbuild.model.plan import Workspace
 
 __all__ = ["DEV_MARK", "INFO_FILE", "BundleIntact", "BundleRegions", "Keys", "bundle_regions",
            "build_update", "development_keys", "differing_regions", "make_bundle",
-           "release_keys", "resolve_version", "stage_bundle", "verify_bundle"]
+           "release_keys", "resolve_version", "slot_source", "stage_bundle", "verify_bundle"]
 
 DEV_MARK = "DEVELOPMENT KEY — not for production"
 INFO_FILE = "update-info.json"
@@ -141,34 +144,52 @@ def _ini(value: str) -> str:
     return value
 
 
+def slot_source(rel: str, layout: ImageLayout | None, images: Path,
+                image_dir: Path) -> tuple[Path, Path, str, str]:
+    """Where an ``update.slots`` value's file is: (its directory, the file, the key of
+    build-info.json's record that holds its digest, that key's name in the record).
+    ``partition:<name>`` is the image of an assembled partition (an A/B entry's: its first
+    slot's), any other value a file of Buildroot's images directory."""
+    if not rel.startswith(PARTITION_PREFIX):
+        return images, images / rel, "buildroot_images", rel
+    name = rel[len(PARTITION_PREFIX):]
+    part = layout.assembled(name) if layout is not None else None
+    if part is None:
+        raise SkiffError(f"no partition '{name}' in the image layout")
+    return image_dir, image_dir / part.image_file, "sha256", part.image_file
+
+
 def stage_bundle(spec: UpdateSpec, ws: str, description: str, images: Path,
                  info: dict[str, Any], staging: Path, version: str,
-                 development: bool) -> dict[str, dict[str, str]]:
+                 development: bool, layout: ImageLayout | None = None,
+                 image_dir: Path | None = None) -> dict[str, dict[str, str]]:
     """Fill ``staging`` with manifest.raucm, the slot images and skiffbuild-info.json,
-    normalised for a reproducible squashfs. Returns each slot's file and sha256."""
+    normalised for a reproducible squashfs. Returns each slot's file and sha256.
+    ``partition:`` slots are read from ``image_dir`` (image:<ws>'s output) by ``layout``."""
     staging.mkdir(parents=True)
-    recorded = info.get("buildroot_images", {})
     slots: dict[str, dict[str, str]] = {}
     for slot, rel in spec.slots:
-        source = images / rel
-        real, root = os.path.realpath(source), os.path.realpath(images)
+        base, source, record, key = slot_source(rel, layout, images,
+                                                image_dir or images.parent)
+        real, root = os.path.realpath(source), os.path.realpath(base)
         if not real.startswith(root + os.sep):
-            raise SkiffError(f"{ws}: update slot {slot}: {rel} leads outside the images "
-                             "directory")
+            raise SkiffError(f"{ws}: update slot {slot}: {rel} leads outside the "
+                             f"{'images' if base == images else 'image'} directory")
         if not source.is_file():
-            raise SkiffError(f"{ws}: update slot {slot}: no file {rel} in {images}",
+            raise SkiffError(f"{ws}: update slot {slot}: no file {key} in {base}",
                              hint="check update.slots against what the build produced")
-        name = Path(rel).name
+        name = source.name
         if any(s["file"] == name for s in slots.values()):
             raise SkiffError(f"{ws}: update slots {slot} and another both take a file "
                              f"named {name}")
         shutil.copyfile(source, staging / name)
         digest = sha256_file(staging / name)
-        if recorded.get(rel) != digest:
-            raise SkiffError(f"{ws}: update slot {slot}: {rel} is not the file image:{ws} "
+        if info.get(record, {}).get(key) != digest:
+            shown = rel if key == rel else f"{rel} ({key})"
+            raise SkiffError(f"{ws}: update slot {slot}: {shown} is not the file image:{ws} "
                              "recorded in build-info.json (changed or rebuilt since)",
                              hint=f"run: doit image:{ws} update:{ws}")
-        slots[slot] = {"file": name, "image": rel, "sha256": digest}
+        slots[slot] = {"file": name, "image": key, "sha256": digest}
     key = "development" if development else "release"
     text = (f"{DEV_MARK}: " if development else "") + f"skiffbuild {ws}: {description}"
     lines = ["[update]", f"compatible={_ini(spec.compatible)}", f"version={_ini(version)}",
@@ -406,7 +427,8 @@ def build_update(ws: Workspace, project: Project, echo: Callable[[str], None]) -
     name = f"{ws.name}-{version}.raucb"
     try:
         slots = stage_bundle(spec, ws.name, ws.board.description, ws.paths.images, info,
-                             tmp / "content", version, keys.development)
+                             tmp / "content", version, keys.development,
+                             getattr(ws.board, "image", None), ws.paths.image_dir)
         make_bundle(tmp / "content", tmp / name, keys, epoch, log)
         shown = verify_bundle(tmp / name, keys.keyring, keys)
         images = {k: v for image in shown.get("images", []) for k, v in image.items()}

@@ -43,6 +43,7 @@ def _full_length(project: Path, args: list[str]) -> int:
     return len(done.stdout)
 
 
+@pytest.mark.slow  # 600 layers, three times
 @pytest.mark.parametrize("args", [["layers"], ["layers", "--json"], ["boards"]])
 def test_reader_gone_after_one_line(many_layers: Path, args: list[str]) -> None:
     assert _full_length(many_layers, args) > LISTING_BYTES  # or the test proves nothing

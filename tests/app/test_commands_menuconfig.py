@@ -38,6 +38,7 @@ def configured(doit_project: DoitProject) -> DoitProject:
     return doit_project
 
 
+@pytest.mark.slow  # a real terminal
 def test_the_menu_choice_is_saved_to_the_layer_and_configures_again(
         configured: DoitProject) -> None:
     project = configured
@@ -71,6 +72,7 @@ def test_the_menu_choice_is_saved_to_the_layer_and_configures_again(
     assert ran(project.doit(f"config:{WS}").stdout)[f"config:{WS}"] is False
 
 
+@pytest.mark.slow  # a real terminal
 def test_a_busybox_menu_change_becomes_a_busybox_fragment(configured: DoitProject,
                                                           tmp_path: Path) -> None:
     project = configured

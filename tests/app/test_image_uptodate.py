@@ -119,4 +119,5 @@ def test_image_task_checks_sums_and_shows_plain_facts(tmp_path: Path) -> None:
         "config_changed({'layout': {'table': 'mbr', 'partitions': [{'name': 'boot', "
         "'filesystem': 'vfat', 'size': 33554432, 'type': None, 'bootable': False, "
         "'label': None, 'image': None, 'contents': [{'source': 'bzImage', "
-        "'destination': '/'}], 'bootloader': None}]}, 'code': '")
+        "'destination': '/'}], 'bootloader': None, 'grub': None, 'group': None, "
+        "'slot': None}]}, 'code': '")

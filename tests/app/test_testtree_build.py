@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import copy_testtree
+from conftest import copy_testtree, unless_installed
 
 from skiffbuild.app.testtree import find_testtree
 
@@ -47,8 +47,7 @@ if not (KERNEL_DIR / "vmlinuz").is_file():
     _missing.append(str(KERNEL_DIR))
 if not Path("/bin/busybox").is_file():
     _missing.append("/bin/busybox")
-pytestmark = pytest.mark.skipif(bool(_missing), reason="run scripts/setup: missing "
-                                + ", ".join(_missing))
+pytestmark = [pytest.mark.slow, unless_installed(_missing, "run scripts/setup")]
 
 QEMU_FRAGMENTS = [LAYERS / "skiff/base/buildroot", LAYERS / "virt/qemu/buildroot"]
 PI4_FRAGMENTS = [LAYERS / "skiff/base/buildroot", LAYERS / "pi/common/buildroot",

@@ -122,7 +122,7 @@ def test_the_commands_list_and_check_the_good_workspaces(broken_project: DoitPro
         "doit config:uses-bad shows every problem"]
     boards = broken_project.skiffbuild("boards", "--names")
     assert boards.returncode == 0
-    assert boards.stdout.split() == ["pi4", "qemu-x86_64"]
+    assert boards.stdout.split() == ["pi4", "qemu-x86_64", "qemu-x86_64-ab"]
     assert boards.stderr.splitlines() == warnings
     layers = broken_project.skiffbuild("layers")
     assert layers.returncode == 0 and "virt/qemu" in layers.stdout
@@ -133,7 +133,8 @@ def test_the_commands_list_and_check_the_good_workspaces(broken_project: DoitPro
     lines = check.stdout.splitlines()
     assert lines[-2:] == ["typo: not checked, its manifests have problems",
                           "uses-bad: not checked, its manifests have problems"]
-    assert [line.split(":")[0] for line in lines[:-2]] == ["pi4", "qemu-x86_64"]
+    assert [line.split(":")[0] for line in lines[:-2]] == ["pi4", "qemu-x86_64",
+                                                          "qemu-x86_64-ab"]
     assert ("error: 1 problem found:\n  manifests/boards/typo.yaml:4: layer: unknown key "
             "'layer' (did you mean 'layers'?)") in check.stderr
     assert "Traceback" not in check.stderr

@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from conftest import unless_installed
 from projectfiles import board_yaml, layer_yaml, write_project
 
 from skiffbuild.core.errors import BuildError, ProblemsError
@@ -27,8 +28,7 @@ from skiffbuild.model.model import UpdateSigning, UpdateSpec
 from skiffbuild.model.plan import load_plan
 from skiffbuild.release import update
 
-pytestmark = pytest.mark.skipif(shutil.which("rauc") is None,
-                                reason="rauc is not installed (scripts/setup installs it)")
+pytestmark = unless_installed([] if shutil.which("rauc") else ["rauc"])
 
 EPOCH = 1700000000
 WS = "demo"
@@ -219,8 +219,8 @@ def test_a_missing_release_key_is_named(tmp_path: Path) -> None:
 SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
 
 
-@pytest.mark.skipif(not SOFTHSM.is_file() or shutil.which("softhsm2-util") is None,
-                    reason="softhsm2 (and libengine-pkcs11-openssl) not installed")
+@unless_installed([] if SOFTHSM.is_file() and shutil.which("softhsm2-util") else
+                  ["softhsm2"])
 def test_a_pkcs11_key_is_passed_to_rauc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     key, cert = make_key(tmp_path / "keys", "token")
     tokens = tmp_path / "tokens"
@@ -302,6 +302,7 @@ def test_update_problems_are_located(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_doit_update_on_the_test_tree(tmp_path: Path, testtree: Any, upstream: Any) -> None:
     from conftest import ROOT, make_doit_project, ran
 
@@ -319,3 +320,33 @@ def test_doit_update_on_the_test_tree(tmp_path: Path, testtree: Any, upstream: A
     assert ran(project.doit("update:qemu-x86_64").stdout)["update:qemu-x86_64"] is False
     bundle.write_bytes(bundle.read_bytes()[:-1])  # truncated: made again
     assert ran(project.doit("update:qemu-x86_64").stdout)["update:qemu-x86_64"] is True
+
+
+def test_a_slot_takes_an_assembled_partition(tmp_path: Path) -> None:
+    """``partition:<name>``: the image of a partition image:<ws> assembled (of an A/B
+    entry, its first slot's), checked against build-info.json's digest of it."""
+    from skiffbuild.model.model import ImageLayout, Partition
+
+    spec = UpdateSpec(compatible="skiffbuild-demo", version="1",
+                      slots=(("system", "partition:system"),))
+    ws, project = workspace(tmp_path / "p", spec)
+    ws.board.image = ImageLayout("mbr", tuple(
+        Partition(f"system_{s}", "ext4", 4 << 20, group="system", slot=s) for s in "ab"))
+    parts = ws.paths.image_dir / "partitions"
+    parts.mkdir()
+    shutil.copyfile(ws.paths.images / "rootfs.ext4", parts / "system_a.ext4")
+    info_file = ws.paths.image_dir / "build-info.json"
+    info = json.loads(info_file.read_text())
+    info["sha256"]["partitions/system_a.ext4"] = sha256(parts / "system_a.ext4")
+    info_file.write_text(json.dumps(info))
+    bundle = update.build_update(ws, project, lambda _text: None)
+    shown = json.loads(rauc_info(bundle, project.cache / "update-keys/dev/cert.pem").stdout)
+    assert [list(image) for image in shown["images"]] == [["system"]]
+    record = json.loads((bundle.parent / update.INFO_FILE).read_text())
+    assert record["slots"]["system"] == {"file": "system_a.ext4",
+                                         "image": "partitions/system_a.ext4",
+                                         "sha256": sha256(parts / "system_a.ext4")}
+    (parts / "system_a.ext4").write_bytes(b"changed since")
+    with pytest.raises(Exception, match=r"partition:system \(partitions/system_a.ext4\) is "
+                                        "not the file image:demo"):
+        update.build_update(ws, project, lambda _text: None)

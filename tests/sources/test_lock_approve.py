@@ -40,6 +40,7 @@ def locked_sources(project: DoitProject) -> dict[str, dict[str, object]]:
     return data["workspaces"][WS]["sources"]
 
 
+@pytest.mark.slow
 def test_approve_once_then_only_the_approved_bytes_are_accepted(
         tmp_path: Path, testtree: PinnedTree, upstream: FaultyServer) -> None:
     project = unhashed_project(tmp_path / "p", testtree, upstream)

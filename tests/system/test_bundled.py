@@ -30,7 +30,8 @@ BOARDS = ROOT / "manifests" / "boards"
 TREE = find_testtree()
 
 LAYER_KEYS = {"format", "description", "dependencies", "unlisted", "cflags", "hooks", "commands"}
-BOARD_KEYS = {"format", "description", "architecture", "buildroot", "layers", "fragments", "image"}
+BOARD_KEYS = {"format", "description", "architecture", "buildroot", "layers", "fragments", "image",
+              "update"}
 ARCHITECTURES = {"aarch64", "arm", "x86_64", "riscv64", "i686"}
 FILESYSTEMS = {"vfat", "ext4", "squashfs", "raw"}
 FRAGMENT_DIRS = {"buildroot": "BR2_", "kernel": "CONFIG_", "uboot": "CONFIG_", "busybox": "CONFIG_"}
