@@ -30,6 +30,7 @@ from skiffbuild.buildroot.kconfig import (
     check_merged,
     unchecked_finding,
 )
+from skiffbuild.buildroot.rauc import rauc_device_files
 from skiffbuild.core.errors import Problem, ProblemsError, SkiffError
 from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.core.project import Project
@@ -253,6 +254,7 @@ def plan_configuration(ws: Workspace, project: Project) -> Configuration:
         if requests[kind]:
             title = {"kernel": "Linux kernel", "uboot": "U-Boot", "busybox": "BusyBox"}[kind]
             files[f"{kind}.fragment"] = render(merged[kind], _header(ws, title, externals))
+    files.update(rauc_device_files(ws, project))
     return Configuration(merged, externals, files, modes, tuple(warnings))
 
 

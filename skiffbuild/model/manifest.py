@@ -360,6 +360,7 @@ def _update(project: Project, doc: Document, board: str,
     return UpdateSpec(compatible=raw.get("compatible", f"skiffbuild-{board}"),
                       version=raw.get("version", "{date}-{image}"), slots=tuple(slots),
                       format=raw.get("format", "verity"), signing=signing,
+                      device=raw.get("device"),
                       line=doc.line(("update",)))
 
 

@@ -142,6 +142,8 @@ class UpdateSpec:
     slots: tuple[tuple[str, str], ...]
     format: str = "verity"  # verity | plain
     signing: UpdateSigning | None = None  # None: the development key
+    # The disk's device node on the running device (/dev/vda): RAUC's slot devices.
+    device: str | None = None
     # Line of ``update:`` in the manifest, for messages at build time.
     line: int | None = field(default=None, compare=False)
 
