@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.slow,
                                         else shutil.which(t))])]
 
 WS = "qemu-x86_64-ab"
+# The update/rauc layer marks the booted slot good once the system is up.
+MARKED_GOOD = "[  OK  ] Started rauc-mark-good.service"
 ENV = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
 
 
@@ -96,13 +98,15 @@ def test_the_factory_image_boots_slot_a(factory: Path, tmp_path: Path) -> None:
                                                 "B_OK": "1", "B_TRY": "0"}
     console = boot(disk)
     try:
-        console.expect("skiffbuild: booting slot A, try 1 of 3", 120)
+        console.expect("skiffbuild: booting slot A, try 1 of 3", 120)  # GRUB counted it
+        console.expect(MARKED_GOOD, 300)
         line = cmdline(console)
     finally:
         console.close()
     assert "BOOT_IMAGE=(hd0,msdos2)/bzImage" in line and "rauc.slot=A" in line, line
-    # GRUB counted the try; marking the slot good is the installer's (RAUC's) part.
-    assert env_list(disk, tmp_path / "env")["A_TRY"] == "1"
+    # The system came up and RAUC (layer update/rauc) marked the slot good: count reset.
+    found = env_list(disk, tmp_path / "env")
+    assert (found["A_OK"], found["A_TRY"]) == ("1", "0"), found
 
 
 def test_the_grubenv_order_boots_slot_b(factory: Path, tmp_path: Path) -> None:
@@ -111,11 +115,12 @@ def test_the_grubenv_order_boots_slot_b(factory: Path, tmp_path: Path) -> None:
     console = boot(disk)
     try:
         console.expect("skiffbuild: booting slot B, try 1 of 3", 120)
+        console.expect(MARKED_GOOD, 300)
         line = cmdline(console)
     finally:
         console.close()
     assert "BOOT_IMAGE=(hd0,msdos3)/bzImage" in line and "rauc.slot=B" in line, line
-    assert env_list(disk, tmp_path / "env")["B_TRY"] == "1"
+    assert env_list(disk, tmp_path / "env")["B_TRY"] == "0"
 
 
 def test_a_kernel_grub_cannot_load_falls_back_in_the_same_power_on(
@@ -127,12 +132,14 @@ def test_a_kernel_grub_cannot_load_falls_back_in_the_same_power_on(
     try:
         console.expect("skiffbuild: booting slot B, try 1 of 3", 120)
         console.expect("skiffbuild: booting slot A, try 1 of 3", 120)
+        console.expect(MARKED_GOOD, 300)
         line = cmdline(console)
     finally:
         console.close()
     assert "rauc.slot=A" in line, line
     found = env_list(disk, tmp_path / "env")
-    assert (found["ORDER"], found["B_TRY"], found["A_TRY"]) == ("B A", "1", "1")
+    # B's failed try stays counted; A came up and was marked good.
+    assert (found["ORDER"], found["B_TRY"], found["A_TRY"]) == ("B A", "1", "0")
 
 
 def test_a_system_that_never_comes_up_is_given_up_after_its_tries(
