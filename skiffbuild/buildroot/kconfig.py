@@ -204,7 +204,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
             _overlay.values = None
 
 
-def deep_evaluation() -> None:
+def _deep_evaluation() -> None:
     """Let kconfiglib recurse as deep as Buildroot's dependency chains go."""
     if sys.getrecursionlimit() < _RECURSION:
         sys.setrecursionlimit(_RECURSION)
@@ -225,7 +225,7 @@ def buildroot_kconfig(tree: Path, output: Path,
                       dotconfig: Path | None = None) -> kconfiglib.Kconfig:
     """Parse the tree's Config.in (and the externals recorded in ``output``), load a config.
     Raises kconfiglib.KconfigError for a tree kconfiglib refuses (``unchecked_finding``)."""
-    deep_evaluation()
+    _deep_evaluation()
     with _environment(kconfig_env(tree, output)):
         kconf = kconfiglib.Kconfig(str(tree / "Config.in"), warn_to_stderr=False)
         if dotconfig is not None:

@@ -37,10 +37,8 @@ from pathlib import Path
 from skiffbuild.core.runner import git
 from skiffbuild.model.model import Layer
 
-__all__ = ["BASE_NAMES", "PLACEHOLDER_SYMBOLS", "SkiffosTree", "skiff_environment",
+__all__ = ["PLACEHOLDER_SYMBOLS", "SkiffosTree", "skiff_environment",
            "skiffos_home", "skiffos_order", "substitute_placeholders", "tree_version"]
-
-BASE_NAMES = ("configs-base/pre", "configs-base/post")
 
 # Symbols configs-base/post sets to REPLACEME_* paths of SkiffOS's own layout
 # (.config_<ws>/pre_build.sh, ...). skiffbuild's wiring sets each of them to the same

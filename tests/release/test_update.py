@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from conftest import unless_installed
+from keys import make_key
 from projectfiles import board_yaml, layer_yaml, write_project
 
 from skiffbuild.core.errors import BuildError, ProblemsError
@@ -142,15 +143,6 @@ def test_the_development_key_is_marked_and_warned_about(built: Any) -> None:
     assert (dev / "key.pem").stat().st_mode & 0o077 == 0
     assert update.DEV_MARK in (dev / "README").read_text()
     assert any(line.startswith("warning:") and update.DEV_MARK in line for line in said)
-
-
-def make_key(where: Path, cn: str) -> tuple[Path, Path]:
-    where.mkdir(parents=True, exist_ok=True)
-    key, cert = where / "key.pem", where / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                    str(key), "-out", str(cert), "-days", "30", "-subj", f"/CN={cn}"],
-                   check=True, capture_output=True)
-    return key, cert
 
 
 def test_a_bundle_is_refused_against_another_key(built: Any, tmp_path: Path) -> None:

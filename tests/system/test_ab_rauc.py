@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import DoitProject, PinnedTree, make_doit_project, serve_sources, unless_installed
 from console import ConsoleSession
+from keys import make_key
 from test_ab_boot import WS, boot, copy_of, env_list, factory, pytestmark  # noqa: F401
 
 pytestmark = [*pytestmark, unless_installed([] if shutil.which("rauc") else ["rauc"])]
@@ -57,15 +57,6 @@ class Bundles:
     other_key: Path  # signed by a key the device does not trust
     other_board: Path  # another compatible
     never_good: Path  # its system never comes up (a broken initramfs)
-
-
-def make_key(where: Path, cn: str) -> tuple[Path, Path]:
-    where.mkdir(parents=True, exist_ok=True)
-    key, cert = where / "key.pem", where / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                    str(key), "-out", str(cert), "-days", "30", "-subj", f"/CN={cn}"],
-                   check=True, capture_output=True)
-    return key, cert
 
 
 def _bundle(project: DoitProject, dest: Path) -> Path:
