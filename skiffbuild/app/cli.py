@@ -3,7 +3,8 @@
 The subcommands live in ``commands_info`` (layers, boards, completion),
 ``commands_sources`` (sources, export, import, pin, lock), ``commands_build``
 (check, build, run, repro, nightly, tryout, testtree), ``commands_menuconfig``,
-``commands_diff``, ``commands_graph`` and ``commands_skiffos`` (import-skiffos).
+``commands_diff``, ``commands_graph``, ``commands_skiffos`` (import-skiffos) and
+``commands_push``.
 Building itself is doit's job (``doit image:pi4``); ``skiffbuild build`` runs the
 same tasks in-process.
 Exit status: 0 success, 1 build failure or strict-mode findings, 2 user error,
@@ -25,6 +26,7 @@ from skiffbuild.app import commands_diff as diff
 from skiffbuild.app import commands_graph as graph
 from skiffbuild.app import commands_info as info
 from skiffbuild.app import commands_menuconfig as menu
+from skiffbuild.app import commands_push as push
 from skiffbuild.app import commands_skiffos as skiffos
 from skiffbuild.app import commands_sources as inputs
 from skiffbuild.app.common import Stop
@@ -209,6 +211,34 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("command_name", metavar="layer/command")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="passed to the command unchanged")
+    p = command("push", push.cmd_push, "install the workspace's update bundle on a running "
+                "device over ssh", "Bring update:<ws> up to date, send its RAUC bundle to the "
+                "device over ssh (BatchMode: keys from the agent, ~/.ssh/config or "
+                "--identity), check it arrived intact and run `rauc install` there: RAUC "
+                "checks the signature and the compatible, writes the inactive slot and "
+                "switches the boot order. Prints and records (build-info.json, "
+                "update.installs) the slot, the size and the time to install. --reboot "
+                "reboots the device, waits for it and says which slot it runs: a device "
+                "back on its previous slot (the bootloader gave up on the new one) is exit 1.",
+                ["skiffbuild push qemu-x86_64-ab root@192.168.1.20",
+                 "skiffbuild push --reboot qemu-x86_64-ab root@device.local",
+                 "skiffbuild push --port 2222 -i ~/.ssh/dev qemu-x86_64-ab root@127.0.0.1"])
+    p.add_argument("workspace")
+    p.add_argument("target", metavar="[user@]host")
+    p.add_argument("--reboot", action="store_true",
+                   help="reboot the device afterwards and report the slot it runs")
+    p.add_argument("-p", "--port", type=int, help="ssh port (default: ssh's)")
+    p.add_argument("-i", "--identity", type=Path, metavar="KEY", help="ssh private key")
+    p.add_argument("-o", "--ssh-option", action="append", default=[], metavar="NAME=VALUE",
+                   help="an ssh -o option (repeatable), e.g. UserKnownHostsFile=FILE")
+    p.add_argument("--remote-dir", default="/tmp", metavar="DIR",
+                   help="where the bundle is stored on the device during the install "
+                   "(default /tmp; it needs the bundle's size free)")
+    p.add_argument("--timeout", type=float, default=600, metavar="SECONDS",
+                   help="with --reboot: how long to wait for the device (default 600)")
+    p.add_argument("--no-build", action="store_true",
+                   help="push the bundle update:<ws> made last, without bringing it up to "
+                   "date first")
     p = command("sources", inputs.cmd_sources, "list a workspace's downloads and their cache "
                 "state", "Configure the workspace and list every source file it needs, with "
                 "its package, download directory and whether the cache holds it verified.",

@@ -346,15 +346,19 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
                       not p.startswith("pkcs11:")] if signing else []
             yield run.workspace_task(
                 "update", ws, run.update, doc=f"update bundle of {ws.name} (RAUC)",
-                file_dep=[str(ws.paths.sums), str(ws.paths.image_dir / "build-info.json"),
+                # build-info.json is compared by BundleIntact, its update section aside.
+                file_dep=[str(ws.paths.sums),
                           *(str(slot_source(rel, ws.board.image, ws.paths.images,
                                             ws.paths.image_dir)[1])
                             for _slot, rel in spec.slots),
-                          *sorted(set(public))],
+                          *sorted(set(public)),
+                          *(str(script) for layer in ws.chain
+                            for script in (*layer.update_bundle, *layer.update_install))],
                 targets=[str(ws.paths.update_dir / INFO_FILE)],
                 # The bundle's name holds its version (from build-info.json): the check
                 # finds it through update-info.json.
-                facts=facts, uptodate=[config_changed(facts), BundleIntact(ws.paths.update_dir)])
+                facts=facts, uptodate=[config_changed(facts), BundleIntact(
+                    ws.paths.update_dir, ws.paths.image_dir / "build-info.json")])
         yield from run.broken_tasks("update")
 
     def task_repro() -> Iterator[dict[str, Any]]:

@@ -23,7 +23,11 @@ from skiffbuild.model.manifest import MAX_INPUT_BYTES, confined, file_problem, l
 from skiffbuild.model.model import FRAGMENT_KINDS, Command, Layer
 from skiffbuild.model.skiffos import SkiffosTree, skiffos_home, tree_version
 
-__all__ = ["LayerIndex", "override_layers", "read_layer", "scan_layers"]
+__all__ = ["HOOK_KINDS", "LayerIndex", "override_layers", "read_layer", "scan_layers"]
+
+# layer.yaml hooks: (the build's, Buildroot runs them; the update bundle's, see
+# release.updatehooks). Overrides name theirs hooks/post-build.sh, hooks/update-install.sh...
+HOOK_KINDS = ("post_build", "post_image", "update_bundle", "update_install")
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _COMMAND = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # as layer.schema.json's commands
@@ -208,7 +212,7 @@ def _yaml_metadata(path: Path, project: Project, problems: list[Problem]) -> dic
         "unlisted": data.get("unlisted", False),
         "cflags": tuple(data.get("cflags", ())),
     }
-    for hook in ("post_build", "post_image"):
+    for hook in HOOK_KINDS:
         scripts = []
         for index, rel in enumerate(data.get("hooks", {}).get(hook, [])):
             script, outside = confined(path, rel, "its layer")
@@ -255,7 +259,8 @@ def read_layer(path: Path, name: str, origin: Path, project: Project,
     else:
         # Overrides have no manifest: their hooks are found by name.
         fields = {"inputs": [], "description": "local overrides (git-ignored)"}
-        for hook, script in (("post_build", "post-build.sh"), ("post_image", "post-image.sh")):
+        for hook in HOOK_KINDS:
+            script = f"{hook.replace('_', '-')}.sh"
             file = path / "hooks" / script
             if file.exists() or file.is_symlink():
                 bad = file_problem(file, path, "the hook script", "its layer")
@@ -333,7 +338,7 @@ def _entry_warnings(path: Path, name: str, style: str, fields: dict[str, Any],
     own = {*_OWN_DIRS, *(["metadata"] if style in ("skiffos", "skiffos-base") else [])}
     if name == "overrides":
         own.add("workspaces")
-    declared = {*fields.get("post_build", ()), *fields.get("post_image", ())}
+    declared = {script for hook in HOOK_KINDS for script in fields.get(hook, ())}
     for command in fields.get("commands", ()):
         if "/" in command.run[0]:
             declared.add(path / command.run[0])

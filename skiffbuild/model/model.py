@@ -197,6 +197,8 @@ class Layer:
     cflags: tuple[str, ...] = ()
     post_build: tuple[Path, ...] = ()  # hooks run as Buildroot post-build scripts
     post_image: tuple[Path, ...] = ()  # hooks run as Buildroot post-image scripts
+    update_bundle: tuple[Path, ...] = ()  # run on update:<ws>'s bundle content (host)
+    update_install: tuple[Path, ...] = ()  # RAUC hooks in the bundle (on the device)
     commands: tuple[Command, ...] = ()
     # Fragment files per kind, in byte order of their names.
     fragments: tuple[tuple[str, tuple[Path, ...]], ...] = ()

@@ -28,17 +28,21 @@ and every bundle signed with it say "DEVELOPMENT KEY — not for production", an
 use prints a warning.
 
 Outputs in ``workspaces/<ws>/update/``: ``<ws>-<version>.raucb``, its ``.sha256`` and
-``update-info.json`` (sizes, digests; written last: a directory with it is complete).
+``update-info.json`` (sizes, digests; written last: a directory with it is complete). The
+image's ``build-info.json`` gets an ``update`` section (the bundle, its sizes, and each
+install ``skiffbuild push`` made: device, slot, seconds); the bundle depends only on the
+rest of that file (``image_facts``), so recording an install rebuilds nothing.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,15 +54,27 @@ from skiffbuild.core.runner import child_environment, query, run
 from skiffbuild.core.updatekeys import DEV_MARK, Keys, development_keys
 from skiffbuild.image.assemble import PublishedIntact
 from skiffbuild.model.manifest import PARTITION_PREFIX
-from skiffbuild.model.model import ImageLayout, UpdateSpec
+from skiffbuild.model.model import ImageLayout, Layer, UpdateSpec
 from skiffbuild.model.plan import Workspace
+from skiffbuild.release.updatehooks import (
+    DISPATCHER,
+    RAUC_BUNDLE_HOOKS,
+    RAUC_SLOT_HOOKS,
+    install_hooks,
+    run_bundle_hooks,
+    stage_install_hooks,
+)
 
 __all__ = ["DEV_MARK", "INFO_FILE", "BundleIntact", "BundleRegions", "Keys", "bundle_regions",
-           "build_update", "development_keys", "differing_regions", "make_bundle",
-           "release_keys", "resolve_version", "slot_source", "stage_bundle", "verify_bundle"]
+           "build_update", "development_keys", "differing_regions", "image_facts",
+           "make_bundle", "normalise", "published_bundle", "record_install", "release_keys",
+           "resolve_version", "slot_source", "stage_bundle", "verify_bundle"]
 
 INFO_FILE = "update-info.json"
 META_FILE = "skiffbuild-info.json"
+BUILD_INFO = "build-info.json"
+# build-info.json keeps the last installs, not every one a test rig ever made.
+_INSTALLS_KEPT = 20
 # Pinned, not mksquashfs's defaults: the same payload from another squashfs-tools release.
 _MKSQUASHFS_ARGS = "-comp gzip -b 131072 -reproducible"
 _PLACEHOLDER = re.compile(r"\{(epoch|date|commit|image)\}")
@@ -121,11 +137,14 @@ def slot_source(rel: str, layout: ImageLayout | None, images: Path,
 def stage_bundle(spec: UpdateSpec, ws: str, description: str, images: Path,
                  info: dict[str, Any], staging: Path, version: str,
                  development: bool, layout: ImageLayout | None = None,
-                 image_dir: Path | None = None) -> dict[str, dict[str, str]]:
-    """Fill ``staging`` with manifest.raucm, the slot images and skiffbuild-info.json,
-    normalised for a reproducible squashfs. Returns each slot's file and sha256.
-    ``partition:`` slots are read from ``image_dir`` (image:<ws>'s output) by ``layout``."""
+                 image_dir: Path | None = None,
+                 install: Sequence[tuple[Layer, Path]] = ()) -> dict[str, dict[str, str]]:
+    """Fill ``staging`` with manifest.raucm, the slot images, skiffbuild-info.json and
+    the layers' ``install`` hooks (``release.updatehooks``), normalised for a reproducible
+    squashfs. Returns each slot's file and sha256. ``partition:`` slots are read from
+    ``image_dir`` (image:<ws>'s output) by ``layout``."""
     staging.mkdir(parents=True)
+    hooked = stage_install_hooks(install, staging, ws)
     slots: dict[str, dict[str, str]] = {}
     for slot, rel in spec.slots:
         base, source, record, key = slot_source(rel, layout, images,
@@ -154,8 +173,11 @@ def stage_bundle(spec: UpdateSpec, ws: str, description: str, images: Path,
     lines = ["[update]", f"compatible={_ini(spec.compatible)}", f"version={_ini(version)}",
              f"description={_ini(text)}", f"build={info['sha256'][f'{ws}.img']}", "",
              "[bundle]", f"format={spec.format}", ""]
+    if hooked:
+        lines += ["[hooks]", f"filename={DISPATCHER}", f"hooks={RAUC_BUNDLE_HOOKS}", ""]
     for slot, entry in slots.items():
-        lines += [f"[image.{slot}]", f"filename={entry['file']}", ""]
+        lines += [f"[image.{slot}]", f"filename={entry['file']}",
+                  *([f"hooks={RAUC_SLOT_HOOKS}"] if hooked else []), ""]
     meta = {"workspace": ws, "key": key, "buildroot-commit": info["buildroot"]["commit"],
             "source-date-epoch": str(info["source_date_epoch"]),
             "layers": " ".join(la["name"] for la in info.get("layers", ())),
@@ -170,13 +192,21 @@ def stage_bundle(spec: UpdateSpec, ws: str, description: str, images: Path,
     if development:
         document["warning"] = DEV_MARK
     (staging / META_FILE).write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
-    epoch = int(info["source_date_epoch"])
-    for path in [*sorted(staging.iterdir()), staging]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
+    normalise(staging, int(info["source_date_epoch"]))
+    return slots
+
+
+def normalise(staging: Path, epoch: int) -> None:
+    """Modes 0644, or 0755 for directories and executables; owner 0:0; every time
+    ``epoch``: what mksquashfs records is then the same from any build."""
+    for path in [*sorted(staging.rglob("*"), reverse=True), staging]:
+        if path.is_symlink():
+            raise SkiffError(f"the update bundle may not hold a symlink: "
+                             f"{path.relative_to(staging)}")
+        path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
         if os.geteuid() == 0:
             os.lchown(path, 0, 0)
         os.utime(path, (epoch, epoch), follow_symlinks=False)
-    return slots
 
 
 # ------------------------------------------------------------ rauc bundle / info
@@ -336,26 +366,73 @@ def _outputs(directory: Path) -> tuple[str, Path] | None:
 
 class BundleIntact:
     """update:<ws>'s up-to-date check: the bundle update-info.json names still matches
-    its ``.sha256`` (its name holds the version, known only after image:<ws>)."""
+    its ``.sha256`` (its name holds the version, known only after image:<ws>), and the
+    image's build-info.json says what it said when the bundle was made, its ``update``
+    section aside (``image_facts``: the section records installs)."""
 
     KEY = PublishedIntact.KEY
+    FACTS = "_image_facts"
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, build_info: Path) -> None:
         self.directory = directory
+        self.build_info = build_info
 
     def configure_task(self, task: Any) -> None:
         task.value_savers.append(self.saved)
 
     def saved(self) -> dict[str, Any]:
         found = _outputs(self.directory)
-        return {self.KEY: PublishedIntact(found[1]).identities() if found else {}}
+        return {self.KEY: PublishedIntact(found[1]).identities() if found else {},
+                self.FACTS: image_facts(self.build_info)}
 
     def __call__(self, task: Any, values: dict[str, Any]) -> bool:
         found = _outputs(self.directory)
-        return found is not None and PublishedIntact(found[1])(task, values)
+        return found is not None and values.get(self.FACTS) == image_facts(self.build_info) \
+            and PublishedIntact(found[1])(task, values)
 
     def __repr__(self) -> str:
-        return f"the bundle named in {self.directory / INFO_FILE} matches its .sha256"
+        return (f"the bundle named in {self.directory / INFO_FILE} matches its .sha256, and "
+                f"{self.build_info} is unchanged but for its update section")
+
+
+def image_facts(build_info: Path) -> str | None:
+    """sha256 of build-info.json's content without its ``update`` section (canonical
+    JSON), or None when it is missing or unreadable."""
+    try:
+        info = json.loads(build_info.read_text())
+        info.pop("update", None)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()
+
+
+def published_bundle(ws: Workspace) -> tuple[Path, dict[str, Any]]:
+    """The bundle update:<ws> made, checked against its ``.sha256``, and its record."""
+    found = _outputs(ws.paths.update_dir)
+    hint = f"run: doit update:{ws.name}"
+    if found is None:
+        raise SkiffError(f"workspace '{ws.name}' has no update bundle", hint=hint)
+    bundle = ws.paths.update_dir / found[0]
+    record = json.loads((ws.paths.update_dir / INFO_FILE).read_text())
+    if not PublishedIntact(found[1])(None, {}):
+        raise SkiffError(f"{bundle} does not match {found[1].name} (changed or removed "
+                         "since update: made it)", hint=hint)
+    return bundle, record
+
+
+def _edit_build_info(ws: Workspace, change: Callable[[dict[str, Any]], None]) -> None:
+    path = ws.paths.image_dir / BUILD_INFO
+    info = json.loads(path.read_text())
+    change(info)
+    atomic_write(path, json.dumps(info, indent=1) + "\n")
+
+
+def record_install(ws: Workspace, install: dict[str, Any]) -> None:
+    """Add one ``skiffbuild push`` install to build-info.json's ``update.installs``."""
+    def change(info: dict[str, Any]) -> None:
+        section = info.setdefault("update", {})
+        section["installs"] = [*section.get("installs", []), install][-_INSTALLS_KEPT:]
+    _edit_build_info(ws, change)
 
 
 def build_update(ws: Workspace, project: Project, echo: Callable[[str], None]) -> Path:
@@ -365,8 +442,9 @@ def build_update(ws: Workspace, project: Project, echo: Callable[[str], None]) -
         raise SkiffError(f"{ws.name} has no update: section in "
                          f"{project.display(ws.board.manifest)}")
     try:
-        info = json.loads((ws.paths.image_dir / "build-info.json").read_text())
-    except (OSError, ValueError):
+        info = json.loads((ws.paths.image_dir / BUILD_INFO).read_text())
+        info.pop("update", None)
+    except (OSError, ValueError, AttributeError):
         raise SkiffError(f"workspace '{ws.name}' has no image build-info.json",
                          hint=f"run: doit image:{ws.name}") from None
     epoch = int(info["source_date_epoch"])
@@ -387,7 +465,16 @@ def build_update(ws: Workspace, project: Project, echo: Callable[[str], None]) -
     try:
         slots = stage_bundle(spec, ws.name, ws.board.description, ws.paths.images, info,
                              tmp / "content", version, keys.development,
-                             getattr(ws.board, "image", None), ws.paths.image_dir)
+                             getattr(ws.board, "image", None), ws.paths.image_dir,
+                             install_hooks(ws.chain))
+        added = run_bundle_hooks(
+            [(layer, script) for layer in ws.chain for script in layer.update_bundle],
+            tmp / "content", {"SKIFFBUILD_WORKSPACE": ws.name,
+                              "SKIFFBUILD_IMAGES_DIR": str(ws.paths.images),
+                              "SKIFFBUILD_IMAGE_DIR": str(ws.paths.image_dir),
+                              "SKIFFBUILD_BUNDLE_VERSION": version,
+                              "SOURCE_DATE_EPOCH": str(epoch)}, log)
+        normalise(tmp / "content", epoch)
         make_bundle(tmp / "content", tmp / name, keys, epoch, log)
         shown = verify_bundle(tmp / name, keys.keyring, keys)
         images = {k: v for image in shown.get("images", []) for k, v in image.items()}
@@ -404,15 +491,24 @@ def build_update(ws: Workspace, project: Project, echo: Callable[[str], None]) -
             "payload_size": regions.payload[1],
             "verity_size": regions.verity[1] - regions.verity[0],
             "signature_size": regions.cms[1] - regions.cms[0], "slots": slots,
+            "hooks": {"install": [f"{la.name}: {sc.name}" for la, sc in install_hooks(ws.chain)],
+                      "bundle_files_added": added},
             "key": {"development": keys.development,
                     "cert": keys.cert if keys.cert.startswith("pkcs11:")
                     else project.display(Path(keys.cert))},
-            "image_build_info_sha256": sha256_file(ws.paths.image_dir / "build-info.json"),
+            "image_facts_sha256": image_facts(ws.paths.image_dir / BUILD_INFO),
             "source_date_epoch": epoch,
         }
         _publish(out_dir, tmp / name, record)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+    def change(info: dict[str, Any]) -> None:
+        installs = info.get("update", {}).get("installs", [])
+        info["update"] = {k: record[k] for k in ("bundle", "sha256", "size", "payload_size",
+                                                 "compatible", "version")}
+        info["update"]["installs"] = installs
+    _edit_build_info(ws, change)
     final = out_dir / name
     echo(f"update:{ws.name}: {project.display(final)} ({record['size']} bytes, payload "
          f"{record['payload_size']} bytes){' — ' + DEV_MARK if keys.development else ''}")

@@ -55,7 +55,7 @@ def make_ext4(root: Path, out: Path) -> None:
                    capture_output=True)
 
 
-def workspace(root: Path, spec: UpdateSpec) -> Any:
+def workspace(root: Path, spec: UpdateSpec, chain: tuple[Any, ...] = ()) -> Any:
     """What build_update reads of a Workspace, around a finished image build."""
     project = Project(root)
     paths = project.workspace(WS)
@@ -76,7 +76,7 @@ def workspace(root: Path, spec: UpdateSpec) -> Any:
     (paths.image_dir / "build-info.json").write_text(json.dumps(info))
     manifest = root / "manifests" / "boards" / f"{WS}.yaml"
     board = SimpleNamespace(update=spec, manifest=manifest, description="demo board")
-    return SimpleNamespace(name=WS, board=board, paths=paths), project
+    return SimpleNamespace(name=WS, board=board, paths=paths, chain=chain), project
 
 
 SPEC = UpdateSpec(compatible="skiffbuild-demo", version="1.0-{date}-{image}",
