@@ -222,7 +222,8 @@ def parser() -> argparse.ArgumentParser:
                 "back on its previous slot (the bootloader gave up on the new one) is exit 1.",
                 ["skiffbuild push qemu-x86_64-ab root@192.168.1.20",
                  "skiffbuild push --reboot qemu-x86_64-ab root@device.local",
-                 "skiffbuild push --port 2222 -i ~/.ssh/dev qemu-x86_64-ab root@127.0.0.1"])
+                 "skiffbuild push --port 2222 -i ~/.ssh/dev qemu-x86_64-ab root@127.0.0.1",
+                 "skiffbuild push --bundle release-1.4.raucb qemu-x86_64-ab root@device"])
     p.add_argument("workspace")
     p.add_argument("target", metavar="[user@]host")
     p.add_argument("--reboot", action="store_true",
@@ -239,6 +240,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-build", action="store_true",
                    help="push the bundle update:<ws> made last, without bringing it up to "
                    "date first")
+    p.add_argument("--bundle", type=Path, metavar="FILE",
+                   help="push this bundle (e.g. a release from CI) instead of the "
+                   "workspace's own; the device's RAUC decides whether it fits")
     p = command("sources", inputs.cmd_sources, "list a workspace's downloads and their cache "
                 "state", "Configure the workspace and list every source file it needs, with "
                 "its package, download directory and whether the cache holds it verified.",

@@ -8,6 +8,7 @@ from typing import Any
 
 from skiffbuild.app.common import project_of, run_doit
 from skiffbuild.core.errors import EXIT_BUILD, SkiffError
+from skiffbuild.core.fsutil import sha256_file
 from skiffbuild.core.settings import Settings
 from skiffbuild.model.plan import load_plan
 from skiffbuild.release.push import install, parse_target, reboot_and_wait
@@ -32,18 +33,28 @@ def cmd_push(args: argparse.Namespace, settings: Settings) -> int:
                          f"{plan.project.display(ws.board.manifest)}",
                          hint="push installs RAUC bundles: see the README, 'Fail-safe "
                               "updates'")
-    if not args.no_build:
-        run_doit(settings, [f"update:{ws.name}"])
-    bundle, record = published_bundle(ws)
-    print(f"push: {plan.project.display(bundle)}: version {record['version']}, "
-          f"{record['size']} bytes (payload {record['payload_size']})", flush=True)
-    done = install(device, bundle, str(record["sha256"]), remote_dir=args.remote_dir,
+    if args.bundle is not None:
+        # Another build's bundle (a release from CI): pushed as it is, not recorded here.
+        bundle = args.bundle
+        if not bundle.is_file():
+            raise SkiffError(f"--bundle {bundle}: no such file")
+        digest = sha256_file(bundle)
+        print(f"push: {bundle}: {bundle.stat().st_size} bytes, sha256 {digest} (not "
+              f"{ws.name}'s own bundle: the install is not recorded)", flush=True)
+    else:
+        if not args.no_build:
+            run_doit(settings, [f"update:{ws.name}"])
+        bundle, record = published_bundle(ws)
+        digest = str(record["sha256"])
+        print(f"push: {plan.project.display(bundle)}: version {record['version']}, "
+              f"{record['size']} bytes (payload {record['payload_size']})", flush=True)
+    done = install(device, bundle, digest, remote_dir=args.remote_dir,
                    log=ws.paths.logs / "push.log", echo=lambda s: print(s, flush=True))
     print(f"push: {device.name}: installed into slot {done.after.describe(done.slot)} "
           f"in {done.seconds:.1f} s; it boots {done.bootname} next", flush=True)
     entry: dict[str, Any] = {
         "date": _now(), "device": device.name, "bundle": bundle.name,
-        "sha256": record["sha256"], "version": record["version"], "size": record["size"],
+        "sha256": digest, "size": bundle.stat().st_size,
         "from_slot": done.before.booted_slot(), "slot": done.slot,
         "upload_seconds": round(done.upload_seconds, 1),
         "install_seconds": round(done.seconds, 1)}
@@ -66,5 +77,6 @@ def cmd_push(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(f"push: {device.name} runs slot {after.describe(running)}, marked good",
                   flush=True)
-    record_install(ws, entry)
+    if args.bundle is None:
+        record_install(ws, entry)
     return status

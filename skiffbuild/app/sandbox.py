@@ -9,18 +9,29 @@ The test tree's stand-in source tarballs have other bytes than the real files of
 same name, so a hash a layer pins for a real file (pi/common's Raspberry Pi kernel)
 cannot match. In the sandbox copy only, such a line is replaced by the stand-in's
 sha256, the way ``tests/conftest.py``'s ``use_standin_pi_kernel`` does for the tests.
+
+The try-out boots x86_64 images until the test tree's init powers them off
+(``skiffbuild.test=poweroff`` on the kernel command line). A syslinux board gets it from
+the try-out's post-image override; a board whose image step installs GRUB has its
+command line in the manifest, so the sandbox copy's ``grub.cmdline`` gets it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
+import yaml
+
 from skiffbuild.core.fsutil import atomic_write
 
-__all__ = ["STANDIN_NOTE", "refresh_copy", "use_standin_hashes"]
+__all__ = ["POWEROFF", "STANDIN_NOTE", "poweroff_after_boot", "refresh_copy",
+           "use_standin_hashes"]
 
 STANDIN_NOTE = ("# skiffbuild try-out: the sha256 of the test tree's stand-in file, not of the "
                 "real one (this copy only)")
@@ -114,4 +125,44 @@ def use_standin_hashes(layers: Path, site: Path) -> list[Path]:
         if out != lines:
             atomic_write(hash_file, "\n".join(out) + "\n")
             changed.append(hash_file)
+    return changed
+
+
+POWEROFF = "skiffbuild.test=poweroff"
+_CMDLINE = re.compile(r"^(?P<key>[ \t]+cmdline:[ \t]*)(?P<value>\S.*?)[ \t]*$", re.MULTILINE)
+
+
+def _grub_cmdlines(data: object) -> list[str]:
+    parts = data.get("image", {}).get("partitions", []) if isinstance(data, dict) else []
+    return [p["grub"]["cmdline"] for p in parts if isinstance(p, dict)
+            and p.get("bootloader") == "grub" and isinstance(p.get("grub"), dict)
+            and isinstance(p["grub"].get("cmdline"), str)]
+
+
+def _with_poweroff(m: re.Match[str], *, wanted: list[str]) -> str:
+    try:
+        value = yaml.safe_load(m.group("value"))
+    except yaml.YAMLError:
+        return m.group(0)
+    if value not in wanted:
+        return m.group(0)
+    return m.group("key") + json.dumps(f"{value} {POWEROFF}", ensure_ascii=False)
+
+
+def poweroff_after_boot(boards: Path) -> list[Path]:
+    """Append ``skiffbuild.test=poweroff`` to every GRUB command line of the board
+    manifests in ``boards`` (the sandbox copy); return the manifests changed. A line the
+    edit cannot find as written is left alone (that board's boot then does not end)."""
+    changed = []
+    for board in sorted(boards.glob("*.yaml")):
+        text = board.read_text(encoding="utf-8", errors="replace")
+        try:
+            wanted = [c for c in _grub_cmdlines(yaml.safe_load(text)) if POWEROFF not in c]
+        except yaml.YAMLError:
+            continue
+
+        new = _CMDLINE.sub(functools.partial(_with_poweroff, wanted=wanted), text)
+        if wanted and new != text:
+            atomic_write(board, new)
+            changed.append(board)
     return changed

@@ -15,7 +15,8 @@ Buildroot-compatible test tree (tests/buildroot-tree) for it:
    tree's stand-in source tarballs are the primary download site;
 4. doit runs the requested tasks in the try-out project, and a built x86_64
    image is booted under qemu. The try-out project's override layer adds
-   ``skiffbuild.test=poweroff`` to the kernel command line, so the test
+   ``skiffbuild.test=poweroff`` to the kernel command line (syslinux.cfg; a GRUB
+   board's ``grub.cmdline`` in the sandbox copy of its manifest), so the test
    tree's init powers off once it is up. Images of other architectures are
    built, not booted;
 5. last, after the console, a block to copy: the images, their
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from skiffbuild.app.sandbox import refresh_copy, use_standin_hashes
+from skiffbuild.app.sandbox import POWEROFF, poweroff_after_boot, refresh_copy, use_standin_hashes
 from skiffbuild.app.testtree import TESTTREE_TAG, create_testtree_repo, find_testtree
 from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.fsutil import atomic_write
@@ -85,6 +86,9 @@ def prepare_tryout(project: Project, dest: Path) -> tuple[Path, dict[str, str]]:
         print(f"  stand-in hash: {changed.relative_to(tryout)} (this copy only) names the "
               "test tree's stand-in file")
     atomic_write(tryout / "overrides" / "hooks" / "post-image.sh", _POWEROFF_HOOK, 0o755)
+    for changed in poweroff_after_boot(tryout / "manifests" / "boards"):
+        print(f"  poweroff:     {changed.relative_to(tryout)} (this copy only): "
+              f"{POWEROFF} added to its GRUB command line")
     env = {ENV_MIRRORS: str(mirrors), ENV_PRIMARY_SITE: f"file://{site}"}
     return tryout, env
 

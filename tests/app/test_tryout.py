@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, ran
 from gitrepo import git
 
-from skiffbuild.app.sandbox import STANDIN_NOTE
+from skiffbuild.app.sandbox import STANDIN_NOTE, poweroff_after_boot
 from skiffbuild.app.tryout import BOOT_COMPLETE, CONTINUE_HEADER, prepare_tryout, run_tryout
 from skiffbuild.core.project import Project
 
@@ -123,6 +123,25 @@ def test_tryout_sandbox_is_a_copy_with_the_standin_pi_kernel_hash(tmp_path: Path
     assert snapshot(root) == before
 
 
+def test_a_grub_board_powers_off_after_the_tryout_boot(tmp_path: Path) -> None:
+    """The A/B board's kernel command line is in its manifest (GRUB): the sandbox copy
+    gets skiffbuild.test=poweroff there, once, and nothing else changes."""
+    root = copy_project(tmp_path / "proj")
+    board = "manifests/boards/qemu-x86_64-ab.yaml"
+    tryout, _ = prepare_tryout(Project(root), root / "cache" / "tryout")
+    original = (root / board).read_text().splitlines()
+    copied = (tryout / board).read_text().splitlines()
+    changed = [(a, b) for a, b in zip(original, copied, strict=True) if a != b]
+    assert changed == [
+        ("        cmdline: console=tty0 console=ttyS0,115200 net.ifnames=0 panic=5",
+         '        cmdline: "console=tty0 console=ttyS0,115200 net.ifnames=0 panic=5 '
+         'skiffbuild.test=poweroff"')]
+    assert poweroff_after_boot(tryout / "manifests" / "boards") == []  # already there
+    for other in ("qemu-x86_64.yaml", "pi4.yaml"):
+        assert (tryout / "manifests/boards" / other).read_bytes() == \
+            (root / "manifests/boards" / other).read_bytes()
+
+
 def test_tryout_replaces_an_old_symlinked_layout(tmp_path: Path) -> None:
     """Try-outs before the sandbox linked layers/ and manifests/boards/ into the project:
     the refresh replaces the links and never writes through them."""
@@ -151,9 +170,10 @@ def test_tryout_builds_every_board_and_leaves_the_project_clean(
         ["git", "-C", str(ROOT), "status", "--porcelain", "--", "tests/buildroot-tree"],
         capture_output=True, text=True, check=True).stdout
 
-    assert run_tryout(Project(root), ["qemu-x86_64", "pi4"], ["image"]) == 0
+    assert run_tryout(Project(root), ["qemu-x86_64", "pi4", "qemu-x86_64-ab"], ["image"]) == 0
     out = capfd.readouterr().out
-    assert BOOT_COMPLETE in out
+    assert out.count(BOOT_COMPLETE) == 2  # qemu-x86_64 (syslinux) and the A/B board (GRUB)
+    assert "skiffbuild: booting slot A, try 1 of 3" in out
     assert ("try-out pi4: image built, not booted: this qemu (qemu-system-x86_64) cannot boot "
             "a Raspberry Pi 4") in out
     # The block comes after the console, and is last.
@@ -163,7 +183,7 @@ def test_tryout_builds_every_board_and_leaves_the_project_clean(
 
     tryout = root / "cache" / "tryout" / "project"
     lines = block(out)
-    for ws in ("qemu-x86_64", "pi4"):
+    for ws in ("qemu-x86_64", "pi4", "qemu-x86_64-ab"):
         image = tryout / "workspaces" / ws / "image"
         assert f"# {ws}: {image / f'{ws}.img'}" in lines
         assert f"#   {image / 'SHA256SUMS'}:" in lines
@@ -173,7 +193,7 @@ def test_tryout_builds_every_board_and_leaves_the_project_clean(
     assert f"cd {tryout}" in lines
     assert f"export SKIFFBUILD_MIRRORS={root}/cache/tryout/mirrors.yaml" in lines
     assert f"export SKIFFBUILD_PRIMARY_SITE=file://{root}/cache/tryout/site" in lines
-    assert "doit image:qemu-x86_64 image:pi4" in lines
+    assert "doit image:qemu-x86_64 image:pi4 image:qemu-x86_64-ab" in lines
     assert any(line.startswith("skiffbuild run qemu-x86_64 virt/qemu/run") for line in lines)
 
     # The user's project: nothing but the git-ignored cache/.
@@ -195,6 +215,7 @@ def test_tryout_builds_every_board_and_leaves_the_project_clean(
     proc = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert {"image:qemu-x86_64", "image:pi4"} <= set(ran(proc.stdout)), proc.stdout
+    assert {"image:qemu-x86_64", "image:pi4", "image:qemu-x86_64-ab"} <= \
+        set(ran(proc.stdout)), proc.stdout
     assert git(root, "status", "--porcelain", "--ignored") == "!! cache/"
 
