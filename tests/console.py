@@ -45,7 +45,7 @@ class ConsoleSession:
             if left <= 0 or self._proc.poll() is not None:
                 tail = b"".join(self._buf.splitlines(keepends=True)[-30:])
                 raise AssertionError(f"console: no {token!r} after {timeout:.0f} s:\n"
-                                     f"{''.join(self.transcript)[-3000:]}{tail.decode('replace')}")
+                                     f"{''.join(self.transcript)[-3000:]}{tail.decode(errors='replace')}")
             if self._sel.select(timeout=min(left, 0.5)):
                 assert self._proc.stdout is not None
                 data = os.read(self._proc.stdout.fileno(), 65536)

@@ -321,8 +321,12 @@ def test_images_of_the_qemu_configuration(builds: Builds, initramfs: dict) -> No
     assert link_in(e, "bin") == "usr/bin" and link_in(e, "lib") == "usr/lib"
     assert link_in(e, "usr/sbin") == "bin"
     assert file_in(e, "usr/bin/busybox") == Path("/bin/busybox").read_bytes()
-    for applet in ("sh", "mount", "mkdir", "sleep", "cat", "modprobe", "poweroff", "findfs"):
+    for applet in ("sh", "mount", "mkdir", "sleep", "cat", "modprobe", "findfs"):
         assert link_in(e, f"usr/bin/{applet}").endswith("busybox"), applet
+    # systemd's reboot, poweroff and halt (links to systemctl) win over BusyBox's applets.
+    for verb in ("reboot", "poweroff", "halt"):
+        assert link_in(e, f"usr/bin/{verb}") == "../bin/systemctl", verb
+    assert b"only reboot, poweroff and halt are modelled" in file_in(e, "usr/bin/systemctl")
     assert file_in(e, "usr/bin/mountpoint").startswith(b"#!/bin/sh")
     # systemd stand-in: the tree's init; the plan preset-all wrote.
     assert link_in(e, "usr/bin/init") == "../lib/systemd/systemd"
@@ -333,7 +337,17 @@ def test_images_of_the_qemu_configuration(builds: Builds, initramfs: dict) -> No
     plan = file_in(e, "usr/lib/systemd/skiffbuild-boot-plan").decode()
     order = re.findall(r"^# (\S+\.service) \(Type=(\w+)\)$", plan, re.M)
     assert order == [("skiff-persist.service", "oneshot"), ("dropbear.service", "simple"),
-                     ("skiffbuild-test-report.service", "oneshot")]
+                     ("skiffbuild-test-report.service", "oneshot"),
+                     ("systemd-networkd.service", "simple")]
+    # networkd stand-in with Buildroot's BR2_SYSTEM_DHCP file; the build host's dropbear.
+    assert file_in(e, "etc/systemd/network/eth0.network") == (
+        b"[Match]\nName=eth0\n[Network]\nDHCP=ipv4\n")
+    assert file_in(e, "usr/lib/systemd/systemd-networkd").startswith(b"#!/bin/sh")
+    assert link_in(e, "etc/dropbear") == "/var/run/dropbear"
+    assert b"--library-path /usr/lib/dropbear-host/lib" in file_in(e, "usr/bin/dropbear")
+    assert file_in(e, "usr/lib/dropbear-host/bin/dropbear") == Path(
+        "/usr/sbin/dropbear").read_bytes()
+    assert b"dropbear-bin " in file_in(e, "usr/lib/dropbear-host/SOURCES")
     # The real kernel's modules, their modules.dep, the list loaded at boot.
     release = next((KERNEL_DIR / "lib/modules").iterdir()).name
     moddir = f"usr/lib/modules/{release}"

@@ -13,6 +13,7 @@ BUSYBOX_LICENSE_FILES = LICENSE
 BUSYBOX_DEPENDENCIES = \
 	$(if $(BR2_PACKAGE_KMOD),kmod) \
 	$(if $(BR2_PACKAGE_LIBXCRYPT),libxcrypt) \
+	$(if $(BR2_PACKAGE_SYSTEMD),systemd) \
 	$(if $(BR2_PACKAGE_UTIL_LINUX),util-linux)
 
 # Stand-in build: no compilation. The package installs the build machine's

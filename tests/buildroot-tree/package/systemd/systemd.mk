@@ -19,7 +19,10 @@ HOST_SYSTEMD_DEPENDENCIES = host-util-linux
 # Stand-in build: systemd cannot be built here. The package installs the
 # tree's init (support/testing/stand-in-init) as /usr/lib/systemd/systemd,
 # /sbin/init pointing to it, the unit and preset directories and an empty
-# 80-buildroot.preset, as Buildroot's does. host-systemd installs the
+# 80-buildroot.preset, as Buildroot's does, and systemctl with reboot,
+# poweroff and halt linked to it (package/systemd/target-systemctl: those
+# three verbs, which shut the system down as systemd would; the init cannot
+# act on BusyBox's signals). host-systemd installs the
 # systemctl stand-in (package/systemd/systemctl) that the preset-all hook
 # runs on each filesystem image: it enables units from the presets and
 # writes the plan the init follows at boot.
@@ -31,6 +34,41 @@ define SYSTEMD_INSTALL_TARGET_CMDS
 	$(Q)ln -snf ../lib/systemd/systemd $(TARGET_DIR)/sbin/init
 	$(Q)install -D -m 0644 $(SYSTEMD_PKGDIR)/80-buildroot.preset \
 		$(TARGET_DIR)/usr/lib/systemd/system-preset/80-buildroot.preset
+	$(Q)install -D -m 0755 $(SYSTEMD_PKGDIR)/target-systemctl $(TARGET_DIR)/usr/bin/systemctl
+	$(Q)mkdir -p $(TARGET_DIR)/usr/sbin
+	$(Q)$(foreach verb,reboot poweroff halt,ln -snf ../bin/systemctl $(TARGET_DIR)/usr/sbin/$(verb)$(sep))
+endef
+
+# systemd-networkd: a stand-in (package/systemd/systemd-networkd, a BusyBox
+# shell script running udhcpc; README.md says what it supports) with its
+# unit, enabled by preset-all like any unit with an [Install] section. As in
+# Buildroot, BR2_SYSTEM_DHCP gets /etc/systemd/network/<iface>.network made
+# from dhcp.network.
+ifeq ($(BR2_PACKAGE_SYSTEMD_NETWORKD),y)
+define SYSTEMD_INSTALL_NETWORKD
+	$(Q)install -D -m 0755 $(SYSTEMD_PKGDIR)/systemd-networkd \
+		$(TARGET_DIR)/usr/lib/systemd/systemd-networkd
+	$(Q)install -D -m 0755 $(SYSTEMD_PKGDIR)/systemd-networkd-udhcpc \
+		$(TARGET_DIR)/usr/lib/systemd/systemd-networkd-udhcpc
+	$(Q)install -D -m 0644 $(SYSTEMD_PKGDIR)/systemd-networkd.service \
+		$(TARGET_DIR)/usr/lib/systemd/system/systemd-networkd.service
+	$(Q)mkdir -p $(TARGET_DIR)/etc/systemd/network $(TARGET_DIR)/usr/lib/systemd/network
+endef
+SYSTEMD_POST_INSTALL_TARGET_HOOKS += SYSTEMD_INSTALL_NETWORKD
+
+SYSTEMD_NETWORKD_DHCP_IFACE = $(call qstrip,$(BR2_SYSTEM_DHCP))
+ifneq ($(SYSTEMD_NETWORKD_DHCP_IFACE),)
+define SYSTEMD_INSTALL_NETWORK_CONFS
+	$(Q)mkdir -p $(TARGET_DIR)/etc/systemd/network
+	$(Q)sed -e 's/SYSTEMD_NETWORKD_DHCP_IFACE/$(SYSTEMD_NETWORKD_DHCP_IFACE)/' \
+		$(SYSTEMD_PKGDIR)/dhcp.network \
+		> $(TARGET_DIR)/etc/systemd/network/$(SYSTEMD_NETWORKD_DHCP_IFACE).network
+endef
+endif
+endif
+
+define SYSTEMD_INSTALL_INIT_SYSTEMD
+	$(SYSTEMD_INSTALL_NETWORK_CONFS)
 endef
 
 define HOST_SYSTEMD_INSTALL_CMDS
