@@ -31,8 +31,8 @@ def cmd_push(args: argparse.Namespace, settings: Settings) -> int:
     if ws.board.update is None:
         raise SkiffError(f"{ws.name} has no update: section in "
                          f"{plan.project.display(ws.board.manifest)}",
-                         hint="push installs RAUC bundles: see the README, 'Fail-safe "
-                              "updates'")
+                         hint="push installs RAUC update bundles: see the README, "
+                              "'Update bundles'")
     if args.bundle is not None:
         # Another build's bundle (a release from CI): pushed as it is, not recorded here.
         bundle = args.bundle

@@ -43,6 +43,15 @@ __all__ = ["Device", "DeviceStatus", "Installed", "install", "parse_status", "pa
 # user@host, host, user@[v6::addr]; never an option (a leading '-') or a shell word.
 _TARGET = re.compile(r"^(?:(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]*)@)?"
                      r"(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])$")
+# The device's reboot program by path: a BusyBox shell built to prefer its applets (Debian's
+# busybox-static, many embedded builds) runs its own `reboot`, which only signals PID 1
+# (under systemd that re-executes systemd instead of rebooting). In a session of its own,
+# a second later, so that the ssh session ends cleanly first.
+_REBOOT = ("r=reboot; for p in /usr/sbin/reboot /sbin/reboot /usr/bin/reboot /bin/reboot; do "
+           'if [ -x "$p" ]; then r=$p; break; fi; done; '
+           "if command -v setsid >/dev/null 2>&1; then "
+           'setsid sh -c "sleep 1; exec $r" </dev/null >/dev/null 2>&1 & '
+           'else exec "$r"; fi')
 # ssh's own failures (no route, refused, authentication) exit 255.
 _SSH_UNREACHABLE = 255
 
@@ -221,8 +230,7 @@ def reboot_and_wait(device: Device, *, timeout: float,
     if old is None:
         raise BuildError(f"cannot reach {device.name} over ssh to reboot it")
     echo(f"push: rebooting {device.name}")
-    # The connection may drop before reboot returns: its status says nothing.
-    device.run("(sleep 1; reboot) >/dev/null 2>&1 </dev/null &", timeout=30)
+    device.run(_REBOOT, timeout=30)
     deadline = time.monotonic() + timeout
     seen: DeviceStatus | None = None
     while time.monotonic() < deadline:

@@ -11,13 +11,13 @@ from skiffbuild.core.errors import SkiffError
 from skiffbuild.release.push import Device, parse_status, parse_target
 
 # What RAUC 1.8's `rauc status --output-format=json` printed on the qemu-x86_64-ab guest
-# after installing into B (abridged to the fields push reads, plus some it ignores).
+# right after installing into B (booted A, B first next time).
 STATUS = ('{"compatible":"skiffbuild-qemu-x86_64-ab","variant":"","booted":"A",'
-          '"boot_primary":"system.1","slots":[{"system.0":{"class":"system",'
-          '"device":"/dev/vda2","type":"vfat","bootname":"A","state":"booted",'
-          '"parent":null,"mountpoint":null,"boot_status":"good"}},{"system.1":'
-          '{"class":"system","device":"/dev/vda3","type":"vfat","bootname":"B",'
-          '"state":"inactive","parent":null,"mountpoint":null,"boot_status":"good"}}]}')
+          '"boot_primary":"system.1","slots":[{"system.1":{"class":"system",'
+          '"device":"/dev/vda3","type":"vfat","bootname":"B","state":"inactive",'
+          '"parent":null,"mountpoint":null,"boot_status":"good"}},{"system.0":'
+          '{"class":"system","device":"/dev/vda2","type":"vfat","bootname":"A",'
+          '"state":"booted","parent":null,"mountpoint":null,"boot_status":"good"}}]}')
 
 
 @pytest.mark.parametrize("text,user,host", [

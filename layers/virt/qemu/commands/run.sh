@@ -30,4 +30,5 @@ exec qemu-system-x86_64 \
     -drive "file=$image,format=raw,if=virtio" \
     -netdev user,id=net0 \
     -device virtio-net-pci,netdev=net0 \
+    -device virtio-rng-pci \
     "$@"
