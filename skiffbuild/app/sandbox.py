@@ -18,7 +18,6 @@ command line in the manifest, so the sandbox copy's ``grub.cmdline`` gets it.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -129,7 +128,9 @@ def use_standin_hashes(layers: Path, site: Path) -> list[Path]:
 
 
 POWEROFF = "skiffbuild.test=poweroff"
-_CMDLINE = re.compile(r"^(?P<key>[ \t]+cmdline:[ \t]*)(?P<value>\S.*?)[ \t]*$", re.MULTILINE)
+_CMDLINE = re.compile(r"^(?P<key>[ \t]+cmdline:[ \t]*)(?P<value>[^#\s].*?)"
+                      r"(?P<comment>[ \t]+#.*)?[ \t]*$")
+_GRUB = re.compile(r"^(?P<indent>[ \t]*)grub:[ \t]*(#.*)?$")
 
 
 def _grub_cmdlines(data: object) -> list[str]:
@@ -139,20 +140,25 @@ def _grub_cmdlines(data: object) -> list[str]:
             and isinstance(p["grub"].get("cmdline"), str)]
 
 
-def _with_poweroff(m: re.Match[str], *, wanted: list[str]) -> str:
+def _with_poweroff(line: str, wanted: list[str]) -> str:
+    m = _CMDLINE.match(line)
+    if m is None:
+        return line
     try:
         value = yaml.safe_load(m.group("value"))
     except yaml.YAMLError:
-        return m.group(0)
+        return line
     if value not in wanted:
-        return m.group(0)
-    return m.group("key") + json.dumps(f"{value} {POWEROFF}", ensure_ascii=False)
+        return line
+    return (m.group("key") + json.dumps(f"{value} {POWEROFF}", ensure_ascii=False)
+            + (m.group("comment") or ""))
 
 
 def poweroff_after_boot(boards: Path) -> list[Path]:
-    """Append ``skiffbuild.test=poweroff`` to every GRUB command line of the board
-    manifests in ``boards`` (the sandbox copy); return the manifests changed. A line the
-    edit cannot find as written is left alone (that board's boot then does not end)."""
+    """Append ``skiffbuild.test=poweroff`` to every GRUB command line (a ``cmdline:``
+    inside a ``grub:`` mapping) of the board manifests in ``boards`` (the sandbox copy);
+    return the manifests changed. A line the edit cannot find as written is left alone
+    (that board's boot then does not end)."""
     changed = []
     for board in sorted(boards.glob("*.yaml")):
         text = board.read_text(encoding="utf-8", errors="replace")
@@ -160,8 +166,18 @@ def poweroff_after_boot(boards: Path) -> list[Path]:
             wanted = [c for c in _grub_cmdlines(yaml.safe_load(text)) if POWEROFF not in c]
         except yaml.YAMLError:
             continue
-
-        new = _CMDLINE.sub(functools.partial(_with_poweroff, wanted=wanted), text)
+        lines = text.split("\n")
+        grub: int | None = None  # the indentation of the grub: mapping being read
+        for i, line in enumerate(lines):
+            indent = len(line) - len(line.lstrip(" \t"))
+            if grub is not None and line.strip() and indent <= grub:
+                grub = None
+            found = _GRUB.match(line)
+            if found:
+                grub = len(found.group("indent"))
+            elif grub is not None and wanted:
+                lines[i] = _with_poweroff(line, wanted)
+        new = "\n".join(lines)
         if wanted and new != text:
             atomic_write(board, new)
             changed.append(board)

@@ -339,8 +339,12 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
             spec = ws.board.update
             if spec is None:
                 continue
+            # The hooks' order and kinds too: file_dep is a set of files.
             facts = {"update": json.loads(json.dumps(dataclasses.asdict(spec))),
-                     "code": code_digest()}
+                     "code": code_digest(),
+                     "hooks": [[kind, layer.name, str(script)] for layer in ws.chain
+                               for kind in ("update_bundle", "update_install")
+                               for script in getattr(layer, kind)]}
             signing = spec.signing
             public = [p for p in (signing.cert, signing.keyring) if p and
                       not p.startswith("pkcs11:")] if signing else []

@@ -264,6 +264,8 @@ def read_layer(path: Path, name: str, origin: Path, project: Project,
             file = path / "hooks" / script
             if file.exists() or file.is_symlink():
                 bad = file_problem(file, path, "the hook script", "its layer")
+                if not bad and not os.access(file, os.X_OK):
+                    bad = "the hook script is not executable"
                 if bad:
                     problems.append(Problem(project.display(file), None, None, bad))
                 else:

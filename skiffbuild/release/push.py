@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,9 +41,11 @@ from skiffbuild.core.runner import Completed, capture, quote, run
 __all__ = ["Device", "DeviceStatus", "Installed", "install", "parse_status", "parse_target",
            "reboot_and_wait", "status"]
 
-# user@host, host, user@[v6::addr]; never an option (a leading '-') or a shell word.
+# user@host, host (a name, an ssh_config alias, IPv4), IPv6 bare or in brackets with a
+# zone; never an option (a leading '-') or a shell word.
 _TARGET = re.compile(r"^(?:(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]*)@)?"
-                     r"(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])$")
+                     r"(?P<host>[A-Za-z0-9_][A-Za-z0-9._-]*|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+"
+                     r"|\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?\])$")
 # The device's reboot program by path: a BusyBox shell built to prefer its applets (Debian's
 # busybox-static, many embedded builds) runs its own `reboot`, which only signals PID 1
 # (under systemd that re-executes systemd instead of rebooting). In a session of its own,
@@ -73,14 +76,17 @@ class Device:
         return f"{where}:{self.port}" if self.port else where
 
     def argv(self, command: str) -> list[str]:
-        args = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={self.connect_timeout}",
-                "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6"]
+        # ssh takes the first value of an option: BatchMode first (never a prompt), then
+        # the user's --port, --identity and -o, then skiffbuild's defaults.
+        args = ["ssh", "-o", "BatchMode=yes"]
         if self.port:
             args += ["-p", str(self.port)]
         if self.identity:
             args += ["-i", str(self.identity), "-o", "IdentitiesOnly=yes"]
         for option in self.options:
             args += ["-o", option]
+        args += ["-o", f"ConnectTimeout={self.connect_timeout}",
+                 "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6"]
         host = self.host.strip("[]")
         return [*args, "--", f"{self.user}@{host}" if self.user else host, command]
 
@@ -92,6 +98,9 @@ class Device:
 def parse_target(text: str, *, port: int | None = None, identity: Path | None = None,
                  options: Sequence[str] = ()) -> Device:
     """``[user@]host`` as ssh takes it (``host:port`` is not ssh's syntax: ``--port``)."""
+    if shutil.which("ssh") is None:
+        raise SkiffError("push needs ssh (OpenSSH's client) on this machine",
+                         hint="Debian: apt-get install openssh-client")
     found = _TARGET.match(text)
     if found is None:
         raise SkiffError(f"not a device address: {text!r}",
@@ -178,33 +187,40 @@ def install(device: Device, bundle: Path, digest: str, *, remote_dir: str, log: 
     before = status(device)
     echo(f"push: {device.name}: compatible {before.compatible}, running slot "
          f"{before.describe(before.booted_slot())}")
-    path = f"{remote_dir.rstrip('/') or ''}/skiffbuild-push-{digest[:16]}.raucb"
     q = shlex.quote
-    send = (f"set -e; umask 077; mkdir -p {q(remote_dir)}; cat > {q(path + '.part')}; "
-            f"mv -f {q(path + '.part')} {q(path)}; sha256sum {q(path)}")
+    # A directory of its own (mktemp -d, mode 0700): no other user of the device can put
+    # a symlink where root writes the bundle. Removed if the copy fails or the connection
+    # drops; else it prints the path, then sha256sum's line.
+    send = (f"set -e; umask 077; d=$(mktemp -d {q(remote_dir.rstrip('/') + '/')}"
+            "skiffbuild-push.XXXXXX); trap 'rm -rf \"$d\"' HUP PIPE TERM; "
+            "cat > \"$d/bundle.raucb\" || { rm -rf \"$d\"; exit 1; }; echo \"$d\"; "
+            "sha256sum \"$d/bundle.raucb\"")
     started = time.monotonic()
-    try:
-        sent = run(device.argv(send), log=log, stdin=bundle, capture=True, umask=None,
-                   what=f"sending the bundle to {device.name}:{path}")
-    except BuildError:
-        device.run(f"rm -f {q(path + '.part')} {q(path)}", timeout=60)
-        raise
+    sent = run(device.argv(send), log=log, stdin=bundle, capture=True, umask=None,
+               what=f"sending the bundle to {device.name}:{remote_dir}").splitlines()
     uploaded = time.monotonic() - started
-    if sent.split()[:1] != [digest]:
-        device.run(f"rm -f {q(path)}", timeout=60)
+    where = sent[0].strip() if sent else ""
+    if not where.startswith(remote_dir.rstrip("/") + "/skiffbuild-push."):
+        raise BuildError(f"the device {device.name} did not say where the bundle went: "
+                         f"{sent[:2]!r}")
+    path = f"{where}/bundle.raucb"
+    if [line.split()[:1] for line in sent[1:2]] != [[digest]]:
+        device.run(f"rm -rf -- {q(where)}", timeout=60)
         raise BuildError(f"the bundle arrived damaged on {device.name}: sha256sum says "
-                         f"{sent.strip()!r}, the bundle is {digest}")
+                         f"{sent[1:2]!r}, the bundle is {digest}")
     echo(f"push: sent {bundle.name} ({bundle.stat().st_size} bytes) in {uploaded:.1f} s")
     started = time.monotonic()
-    result = device.run(f"rauc install {q(path)}; rc=$?; rm -f {q(path)}; exit $rc",
+    result = device.run(f"rauc install {q(path)}; rc=$?; rm -rf -- {q(where)}; exit $rc",
                         timeout=3600)
     seconds = time.monotonic() - started
     with open(log, "a") as f:
         f.write(f"\n$ rauc install {path}  (exit {result.status}, {seconds:.1f} s)\n"
                 f"{result.out}{result.err}")
+    if result.status == _SSH_UNREACHABLE:
+        raise BuildError(f"the connection to {device.name} was lost during rauc install: "
+                         "whether the update was written is unknown",
+                         hint=f"look on the device: rauc status (the bundle is in {where})")
     if not result.ok:
-        if result.status == _SSH_UNREACHABLE:
-            raise _failure(device, "rauc install", result)
         lines = [ln for ln in (result.err + result.out).splitlines() if ln.strip()]
         raise BuildError(f"the device {device.name} refused the update (rauc install exit "
                          f"{result.status}):\n{quote(lines[-12:])}\n"
@@ -230,22 +246,30 @@ def reboot_and_wait(device: Device, *, timeout: float,
     if old is None:
         raise BuildError(f"cannot reach {device.name} over ssh to reboot it")
     echo(f"push: rebooting {device.name}")
-    device.run(_REBOOT, timeout=30)
+    asked = device.run(_REBOOT, timeout=30)
+    if not asked.ok and asked.status != _SSH_UNREACHABLE:  # 255: it went down first
+        raise asked.failure(f"reboot on {device.name}")
     deadline = time.monotonic() + timeout
     seen: DeviceStatus | None = None
+    state = "it did not answer over ssh"
     while time.monotonic() < deadline:
         time.sleep(2)
         current = _boot_id(device)
-        if current is None or current == old:
+        if current is None:
+            state = "it did not answer over ssh"
+            continue
+        if current == old:
+            state = "it was still running the boot it had before (it did not reboot)"
             continue
         try:
             seen = status(device, timeout=30)
-        except BuildError:
-            continue  # up, RAUC's service not yet
+        except BuildError as exc:
+            state = f"it came back, but rauc status failed: {exc.message.splitlines()[0]}"
+            continue
         fields = seen.slots.get(seen.booted_slot(), {})
         if fields.get("boot_status") == "good":
             return seen
     if seen is not None:
         return seen
-    raise BuildError(f"{device.name} did not come back within {timeout:g} s after the reboot",
-                     ) from None
+    raise BuildError(f"{device.name} did not come back within {timeout:g} s after the "
+                     f"reboot: {state}")

@@ -42,13 +42,14 @@ import json
 import os
 import re
 import shutil
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from skiffbuild.core.errors import BuildError, SkiffError
-from skiffbuild.core.fsutil import atomic_write, durable_replace, sha256_file
+from skiffbuild.core.fsutil import atomic_write, durable_replace, locked, sha256_file
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import child_environment, query, run
 from skiffbuild.core.updatekeys import DEV_MARK, Keys, development_keys
@@ -203,7 +204,9 @@ def normalise(staging: Path, epoch: int) -> None:
         if path.is_symlink():
             raise SkiffError(f"the update bundle may not hold a symlink: "
                              f"{path.relative_to(staging)}")
-        path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
+        # The owner's x bit, not os.access: that says no on a noexec build file system.
+        executable = path.is_dir() or bool(path.stat().st_mode & stat.S_IXUSR)
+        path.chmod(0o755 if executable else 0o644)
         if os.geteuid() == 0:
             os.lchown(path, 0, 0)
         os.utime(path, (epoch, epoch), follow_symlinks=False)
@@ -388,11 +391,21 @@ class BundleIntact:
     def __call__(self, task: Any, values: dict[str, Any]) -> bool:
         found = _outputs(self.directory)
         return found is not None and values.get(self.FACTS) == image_facts(self.build_info) \
+            and _names_bundle(self.build_info, found[0]) \
             and PublishedIntact(found[1])(task, values)
 
     def __repr__(self) -> str:
         return (f"the bundle named in {self.directory / INFO_FILE} matches its .sha256, and "
                 f"{self.build_info} is unchanged but for its update section")
+
+
+def _names_bundle(build_info: Path, name: str) -> bool:
+    """Its update section names the bundle (image: rewrote build-info.json without it,
+    say, with the same image: update: then writes the section again)."""
+    try:
+        return bool(json.loads(build_info.read_text())["update"]["bundle"] == name)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def image_facts(build_info: Path) -> str | None:
@@ -420,19 +433,39 @@ def published_bundle(ws: Workspace) -> tuple[Path, dict[str, Any]]:
     return bundle, record
 
 
-def _edit_build_info(ws: Workspace, change: Callable[[dict[str, Any]], None]) -> None:
+def _edit_build_info(ws: Workspace, change: Callable[[dict[str, Any]], None]) -> str | None:
+    """Apply ``change`` to build-info.json's ``update`` section, under a lock (two pushes,
+    or a push and update:, each read and rewrite it). Returns why it could not, or None:
+    the update itself happened either way, so this never fails the command."""
     path = ws.paths.image_dir / BUILD_INFO
-    info = json.loads(path.read_text())
-    change(info)
-    atomic_write(path, json.dumps(info, indent=1) + "\n")
+    with locked(ws.paths.image_dir.parent / ".build-info.lock"):
+        try:
+            info = json.loads(path.read_text())
+            if not isinstance(info, dict):
+                raise ValueError("not a JSON object")
+            if not isinstance(info.get("update"), dict):
+                info["update"] = {}
+            change(info)
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            return f"cannot record it in {path}: {exc}"
+        atomic_write(path, json.dumps(info, indent=1) + "\n")
+    return None
 
 
-def record_install(ws: Workspace, install: dict[str, Any]) -> None:
-    """Add one ``skiffbuild push`` install to build-info.json's ``update.installs``."""
+def record_install(ws: Workspace, install: dict[str, Any], *,
+                   replace_last: bool = False) -> str | None:
+    """Add one ``skiffbuild push`` install to build-info.json's ``update.installs`` (the
+    last ``_INSTALLS_KEPT``); ``replace_last``: the same install, now with what the reboot
+    showed. Returns why it could not be recorded, or None."""
     def change(info: dict[str, Any]) -> None:
-        section = info.setdefault("update", {})
-        section["installs"] = [*section.get("installs", []), install][-_INSTALLS_KEPT:]
-    _edit_build_info(ws, change)
+        section = info["update"]
+        installs = section.get("installs")
+        installs = [i for i in installs if isinstance(i, dict)] \
+            if isinstance(installs, list) else []
+        if replace_last and installs and installs[-1].get("date") == install.get("date"):
+            installs.pop()
+        section["installs"] = [*installs, install][-_INSTALLS_KEPT:]
+    return _edit_build_info(ws, change)
 
 
 def build_update(ws: Workspace, project: Project, echo: Callable[[str], None]) -> Path:
@@ -473,7 +506,7 @@ def build_update(ws: Workspace, project: Project, echo: Callable[[str], None]) -
                               "SKIFFBUILD_IMAGES_DIR": str(ws.paths.images),
                               "SKIFFBUILD_IMAGE_DIR": str(ws.paths.image_dir),
                               "SKIFFBUILD_BUNDLE_VERSION": version,
-                              "SOURCE_DATE_EPOCH": str(epoch)}, log)
+                              "SOURCE_DATE_EPOCH": str(epoch)}, log, echo)
         normalise(tmp / "content", epoch)
         make_bundle(tmp / "content", tmp / name, keys, epoch, log)
         shown = verify_bundle(tmp / name, keys.keyring, keys)
@@ -504,11 +537,13 @@ def build_update(ws: Workspace, project: Project, echo: Callable[[str], None]) -
         shutil.rmtree(tmp, ignore_errors=True)
 
     def change(info: dict[str, Any]) -> None:
-        installs = info.get("update", {}).get("installs", [])
+        installs = info["update"].get("installs", [])
         info["update"] = {k: record[k] for k in ("bundle", "sha256", "size", "payload_size",
                                                  "compatible", "version")}
-        info["update"]["installs"] = installs
-    _edit_build_info(ws, change)
+        info["update"]["installs"] = installs if isinstance(installs, list) else []
+    problem = _edit_build_info(ws, change)
+    if problem:
+        raise BuildError(f"update:{ws.name}: the bundle is made, but {problem}")
     final = out_dir / name
     echo(f"update:{ws.name}: {project.display(final)} ({record['size']} bytes, payload "
          f"{record['payload_size']} bytes){' — ' + DEV_MARK if keys.development else ''}")

@@ -27,7 +27,9 @@ import os
 import re
 import shlex
 import shutil
-from collections.abc import Mapping, Sequence
+import stat
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from skiffbuild.buildroot.hooks import CONFINE, confine_script
@@ -85,56 +87,82 @@ def stage_install_hooks(hooks: Sequence[tuple[Layer, Path]], staging: Path, ws: 
 
 
 def _digests(content: Path) -> dict[str, str]:
-    return {str(p.relative_to(content)): sha256_file(p) if p.is_file() and not p.is_symlink()
-            else "dir" if p.is_dir() else f"link:{os.readlink(p)}" if p.is_symlink() else "?"
-            for p in sorted(content.rglob("*"))}
+    """Each entry's kind, mode and content digest: what a hook may not change."""
+    found = {}
+    for path in sorted(content.rglob("*")):
+        mode = os.lstat(path).st_mode
+        if stat.S_ISREG(mode):
+            what = sha256_file(path)
+        elif stat.S_ISDIR(mode):
+            what = "dir"
+        else:  # a symlink, FIFO or device node has no place in a bundle
+            what = "special"
+        found[str(path.relative_to(content))] = f"{what} {mode & 0o7777:o}"
+    return found
 
 
 def run_bundle_hooks(hooks: Sequence[tuple[Layer, Path]], content: Path,
-                     env: Mapping[str, str], log: Path) -> list[str]:
+                     env: Mapping[str, str], log: Path,
+                     echo: Callable[[str], None]) -> list[str]:
     """Run the bundle hooks on ``content`` (confined: only its parent directory is
-    writable). Returns the files they added. A hook that fails is a BuildError; one that
-    changes or removes a file already there, or adds a hidden one, a SkiffError."""
+    writable, and the hook's processes end with it). Returns the files they added. A hook
+    that fails is a BuildError; one that changes or removes a file already there, or adds
+    a hidden or special file, a SkiffError."""
     if not hooks:
         return []
     work = content.parent
-    confine = work / CONFINE
-    confine.write_text(confine_script())
     first = before = _digests(content)
     namespace = _namespace()
-    try:
-        for layer, script in hooks:
-            argv: list[str | Path] = [script, content]
-            if namespace:
-                argv = [*namespace, "sh", confine, work, *argv]
-            extra = {**env, "SKIFFBUILD_LAYER": layer.name,
-                     "SKIFFBUILD_LAYER_DIR": str(layer.path),
-                     "SKIFFBUILD_BUNDLE_DIR": str(content)}
-            run(argv, log=log, extra_env=extra, cwd=layer.path,
-                what=f"update_bundle hook {layer.name}: {script.name}")
-            after = _digests(content)
-            changed = sorted(n for n, d in before.items() if after.get(n) != d)
-            if changed:
-                raise SkiffError(f"update_bundle hook {layer.name}: {script.name} changed or "
-                                 f"removed {', '.join(changed)} in the bundle; bundle hooks "
-                                 "may only add files")
-            hidden = [n for n in after if n not in before and
-                      any(part.startswith(".") for part in Path(n).parts)]
-            if hidden:
-                raise SkiffError(f"update_bundle hook {layer.name}: {script.name} added "
-                                 f"hidden files to the bundle: {', '.join(hidden)}")
-            before = after
-    finally:
-        confine.unlink(missing_ok=True)
-        shutil.rmtree(work / ".skiffbuild-tmp", ignore_errors=True)
+    if not namespace:
+        echo("warning: no mount and PID namespace can be made here: the update_bundle hooks "
+             "run unconfined")
+    # confine.sh lives outside the writable directory: a hook cannot rewrite it for the next.
+    with tempfile.TemporaryDirectory(prefix="skiffbuild-confine-") as private:
+        confine = Path(private) / CONFINE
+        confine.write_text(confine_script())
+        try:
+            for layer, script in hooks:
+                argv: list[str | Path] = [script, content]
+                if namespace:
+                    argv = [*namespace, "sh", confine, work, *argv]
+                extra = {**env, "SKIFFBUILD_LAYER": layer.name,
+                         "SKIFFBUILD_LAYER_DIR": str(layer.path),
+                         "SKIFFBUILD_BUNDLE_DIR": str(content)}
+                run(argv, log=log, extra_env=extra, cwd=layer.path,
+                    what=f"update_bundle hook {layer.name}: {script.name}")
+                after = _digests(content)
+                _check(layer, script, before, after)
+                before = after
+        finally:
+            shutil.rmtree(work / ".skiffbuild-tmp", ignore_errors=True)
     return [n for n in before if n not in first]
 
 
+def _check(layer: Layer, script: Path, before: Mapping[str, str],
+           after: Mapping[str, str]) -> None:
+    said = f"update_bundle hook {layer.name}: {script.name}"
+    changed = sorted(n for n, d in before.items() if after.get(n) != d)
+    if changed:
+        raise SkiffError(f"{said} changed or removed {', '.join(changed)} in the bundle; "
+                         "bundle hooks may only add files")
+    added = [n for n in after if n not in before]
+    hidden = [n for n in added if any(part.startswith(".") for part in Path(n).parts)]
+    if hidden:
+        raise SkiffError(f"{said} added hidden files to the bundle: {', '.join(hidden)}")
+    special = [n for n in added if after[n].startswith("special ")]
+    if special:
+        raise SkiffError(f"{said} added files that are neither regular files nor "
+                         f"directories: {', '.join(special)}")
+
+
 # As the build's hooks (buildroot.hooks): root's own mount namespace, else a user
-# namespace keeping the caller's uid; neither possible: unconfined (logged).
-_NAMESPACES = (("unshare", "--mount", "--propagation", "private"),
-               ("unshare", "--user", "--map-current-user", "--mount", "--propagation",
-                "private"))
+# namespace keeping the caller's uid; in a PID namespace of their own, so that nothing a
+# hook leaves running can touch the staging directory afterwards. Neither possible:
+# unconfined, with a warning.
+_NAMESPACES = (("unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation",
+                "private"),
+               ("unshare", "--user", "--map-current-user", "--mount", "--pid", "--fork",
+                "--kill-child", "--propagation", "private"))
 _FOUND: list[tuple[str, ...]] = []
 
 

@@ -3,12 +3,15 @@ The install itself, over ssh into qemu, is tests/system/test_push.py."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from skiffbuild.core.errors import SkiffError
-from skiffbuild.release.push import Device, parse_status, parse_target
+from skiffbuild.core.errors import BuildError, SkiffError
+from skiffbuild.release.push import Device, parse_status, parse_target, status
 
 # What RAUC 1.8's `rauc status --output-format=json` printed on the qemu-x86_64-ab guest
 # right after installing into B (booted A, B first next time).
@@ -24,6 +27,9 @@ STATUS = ('{"compatible":"skiffbuild-qemu-x86_64-ab","variant":"","booted":"A",'
     ("root@192.168.1.20", "root", "192.168.1.20"),
     ("device.local", None, "device.local"),
     ("admin@[fe80::1]", "admin", "[fe80::1]"),
+    ("root@[fe80::1%eth0]", "root", "[fe80::1%eth0]"),
+    ("root@fe80::1", "root", "fe80::1"),
+    ("my_device", None, "my_device"),  # an ssh_config alias
 ])
 def test_device_addresses_as_ssh_takes_them(text: str, user: str | None, host: str) -> None:
     device = parse_target(text)
@@ -53,10 +59,13 @@ def test_the_ssh_command_line_never_prompts(tmp_path: Path) -> None:
     device = parse_target("root@[::1]", port=2222, identity=key,
                           options=["UserKnownHostsFile=/tmp/kh"])
     assert device.name == "root@[::1]:2222"
+    # ssh takes an option's first value: BatchMode cannot be undone, the user's options
+    # come before skiffbuild's defaults.
     assert device.argv("rauc status") == [
-        "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5",
-        "-o", "ServerAliveCountMax=6", "-p", "2222", "-i", str(key), "-o", "IdentitiesOnly=yes",
-        "-o", "UserKnownHostsFile=/tmp/kh", "--", "root@::1", "rauc status"]
+        "ssh", "-o", "BatchMode=yes", "-p", "2222", "-i", str(key), "-o", "IdentitiesOnly=yes",
+        "-o", "UserKnownHostsFile=/tmp/kh", "-o", "ConnectTimeout=10",
+        "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
+        "--", "root@::1", "rauc status"]
     assert Device("h").argv("true")[-2:] == ["h", "true"]
 
 
@@ -67,3 +76,26 @@ def test_rauc_status_names_the_booted_and_the_next_slot() -> None:
     assert status.primary == "system.1"
     assert status.describe(status.primary) == "B (system.1)"
     assert status.slots["system.0"]["boot_status"] == "good"
+
+
+def test_an_unreachable_device_is_named(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    device = parse_target("root@127.0.0.1", port=port,
+                          options=[f"UserKnownHostsFile={tmp_path / 'kh'}"])
+    with pytest.raises(BuildError) as caught:
+        status(device)
+    assert caught.value.message.startswith(f"cannot reach root@127.0.0.1:{port} over ssh:\n")
+    assert "Connection refused" in caught.value.message
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--remote-dir", "tmp"], "error: --remote-dir 'tmp': give an absolute path on the device"),
+    (["--timeout", "0"], "error: --timeout 0: give a number of seconds above 0"),
+    (["--port", "0"], "error: --port 0: not a TCP port"),
+])
+def test_push_usage_mistakes_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "skiffbuild", "push", *args, "ws", "root@h"],
+                          cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert (proc.returncode, proc.stderr.strip()) == (2, message)

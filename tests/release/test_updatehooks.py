@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,66 @@ def test_build_info_records_the_bundle_and_installs_without_outdating_it(
     info_file.write_text(json.dumps(info))
     assert not check(None, saved)  # the image's own facts changed: make it again
     assert update.published_bundle(ws)[0] == bundle
+
+
+def test_what_a_bundle_hook_leaves_running_dies_with_it(tmp_path: Path) -> None:
+    """In a PID namespace of its own: a process it left behind cannot change the
+    bundle after the check."""
+    a = tmp_path / "layers" / "a"
+    chain = (layer(a, "app/sneaky", update_bundle=(script(
+        a / "bundle.sh", '(sleep 2; echo tampered > "$1/manifest.raucm") '
+        '</dev/null >/dev/null 2>&1 &\n'),)),)
+    ws, project = workspace(tmp_path / "p", SPEC, chain)
+    bundle = update.build_update(ws, project, lambda _: None)
+    time.sleep(3)
+    out = unpack(bundle, tmp_path / "x")
+    assert (out / "manifest.raucm").read_text().startswith("[update]\n")
+    assert rauc_info(bundle, project.cache / "update-keys" / "dev" / "cert.pem").returncode == 0
+
+
+@pytest.mark.parametrize("command,message", [
+    ('chmod 755 "$1/manifest.raucm"\n',
+     "bundle.sh changed or removed manifest.raucm in the bundle"),
+    ('mkfifo "$1/pipe"\n',
+     "bundle.sh added files that are neither regular files nor directories: pipe"),
+    ('ln -s /etc/shadow "$1/shadow"\n',
+     "bundle.sh added files that are neither regular files nor directories: shadow"),
+    ('echo x > "$1/.hidden"\n', "bundle.sh added hidden files to the bundle: .hidden"),
+])
+def test_a_bundle_hook_may_only_add_plain_files(tmp_path: Path, command: str,
+                                                message: str) -> None:
+    a = tmp_path / "layers" / "a"
+    chain = (layer(a, "app/a", update_bundle=(script(a / "bundle.sh", command),)),)
+    ws, project = workspace(tmp_path / "p", SPEC, chain)
+    with pytest.raises(SkiffError) as caught:
+        update.build_update(ws, project, lambda _: None)
+    assert caught.value.message.startswith(f"update_bundle hook app/a: {message}")
+
+
+def test_an_install_that_cannot_be_recorded_is_said_not_raised(tmp_path: Path) -> None:
+    ws, _project = workspace(tmp_path / "p", SPEC)
+    info_file = ws.paths.image_dir / "build-info.json"
+    for text in ("garbage", "[]", '{"update": null}', '{"update": {"installs": null}}'):
+        info_file.write_text(text)
+        problem = update.record_install(ws, {"device": "d", "date": "now"})
+        if text.startswith("{"):
+            assert problem is None
+            assert json.loads(info_file.read_text())["update"]["installs"] == \
+                [{"device": "d", "date": "now"}]
+        else:
+            assert problem is not None and problem.startswith(f"cannot record it in {info_file}")
+    info_file.unlink()
+    assert "No such file" in str(update.record_install(ws, {"device": "d"}))
+
+
+def test_a_rewritten_build_info_without_the_update_section_remakes_it(tmp_path: Path) -> None:
+    ws, project = workspace(tmp_path / "p", SPEC)
+    info_file = ws.paths.image_dir / "build-info.json"
+    update.build_update(ws, project, lambda _: None)
+    check = update.BundleIntact(ws.paths.update_dir, info_file)
+    saved = check.saved()
+    assert check(None, saved)
+    info = json.loads(info_file.read_text())
+    del info["update"]  # image: wrote it anew, the same image
+    info_file.write_text(json.dumps(info))
+    assert not check(None, saved)
