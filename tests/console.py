@@ -4,8 +4,8 @@ would (plain pipes, no pexpect): the real-Buildroot tier's boot test uses it."""
 from __future__ import annotations
 
 import os
-import selectors
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,35 +23,54 @@ def qemu_disk_argv(image: Path, memory: int = 256) -> list[str]:
 
 @dataclass
 class ConsoleSession:
+    """qemu with its console on a pipe, read all the time by a thread: a guest whose
+    output nobody waits for (while the test runs ssh, say) must not stall on a full pipe."""
+
     argv: list[str]
     transcript: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT)
-        self._sel = selectors.DefaultSelector()
-        assert self._proc.stdout is not None
-        self._sel.register(self._proc.stdout, selectors.EVENT_READ)
         self._buf = b""
+        self._eof = False
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         self.started = time.monotonic()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            with self._cond:
+                if not data:
+                    self._eof = True
+                    self._cond.notify_all()
+                    return
+                self.transcript.append(data.decode(errors="replace"))
+                self._buf += data
+                self._cond.notify_all()
 
     def expect(self, token: str, timeout: float) -> str:
         """Everything up to ``token``; an AssertionError with the console's tail at the
         timeout or when qemu ends first."""
         want = token.encode()
         end = time.monotonic() + timeout
-        while want not in self._buf:
-            left = end - time.monotonic()
-            if left <= 0 or self._proc.poll() is not None:
-                tail = b"".join(self._buf.splitlines(keepends=True)[-30:])
-                raise AssertionError(f"console: no {token!r} after {timeout:.0f} s:\n"
-                                     f"{''.join(self.transcript)[-3000:]}{tail.decode(errors='replace')}")
-            if self._sel.select(timeout=min(left, 0.5)):
-                assert self._proc.stdout is not None
-                data = os.read(self._proc.stdout.fileno(), 65536)
-                self.transcript.append(data.decode(errors="replace"))
-                self._buf += data
-        before, _, self._buf = self._buf.partition(want)
+        with self._cond:
+            while want not in self._buf:
+                left = end - time.monotonic()
+                if left <= 0 or self._eof:
+                    tail = b"".join(self._buf.splitlines(keepends=True)[-30:])
+                    raise AssertionError(
+                        f"console: no {token!r} after {timeout:.0f} s:\n"
+                        f"{''.join(self.transcript)[-3000:]}{tail.decode(errors='replace')}")
+                self._cond.wait(timeout=min(left, 0.5))
+            before, _, self._buf = self._buf.partition(want)
         return before.decode(errors="replace")
 
     def send(self, line: str) -> None:
@@ -81,4 +100,4 @@ class ConsoleSession:
             except (OSError, subprocess.TimeoutExpired):
                 self._proc.kill()
                 self._proc.wait()
-        self._sel.close()
+        self._reader.join(timeout=10)

@@ -2,7 +2,11 @@
 build host's rauc (Debian's, with dbus-daemon, grub-editenv and their libraries) and an
 /etc/rauc/system.conf made from the board into the target. Booted under qemu from the
 factory image, RAUC knows the compatible and both slots, sees slot A booted, and the
-boot's rauc-mark-good.service ends GRUB's count for it (A_TRY back to 0)."""
+boot's rauc-mark-good.service ends GRUB's count for it (A_TRY back to 0). Updates reach
+the running device with `skiffbuild push` over ssh (qemu's user network forwards a local
+port to the guest's dropbear): installed into B and booted, refused (another key, another
+board, an install hook's veto), given up by GRUB (a system that never comes up); a
+truncated bundle and a power cut during the install use a second virtual disk."""
 
 from __future__ import annotations
 
@@ -52,6 +56,19 @@ def test_rauc_runs_on_the_device_and_marks_the_booted_slot_good(
     found = env_list(disk, tmp_path / "env")
     assert (found["ORDER"], found["A_OK"], found["A_TRY"]) == ("A B", "1", "0"), found
 
+
+
+INSTALL_HOOK = """#!/bin/sh
+case "$1" in
+install-check)
+    if [ -e /mnt/persist/refuse-updates ]; then
+        echo "vetoed by the overrides' install hook: /mnt/persist/refuse-updates" >&2
+        exit 10
+    fi ;;
+slot-post-install)
+    echo "$RAUC_SLOT_NAME $RAUC_SLOT_BOOTNAME" >> /mnt/persist/installed-by-hook ;;
+esac
+"""
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,12 @@ def bundles(tmp_path_factory: pytest.TempPathFactory, testtree: PinnedTree) -> I
                                           "layers: [virt/qemu, update/rauc, test/broken]"))
         never_good = _bundle(project, base / "never-good.raucb")
         board.write_text(manifest)
+        # An install hook (overrides/: only update: rebuilds): it vetoes while the data
+        # partition says so, and after writing a slot notes it there.
+        hook = project.root / "overrides/hooks/update-install.sh"
+        hook.parent.mkdir(parents=True, exist_ok=True)
+        hook.write_text(INSTALL_HOOK)
+        hook.chmod(0o755)
         good = _bundle(project, base / "good.raucb")
     finally:
         server.stop()
@@ -166,7 +189,7 @@ def _boot_with(disk: Path, *extra: Path, port: int | None = None) -> ConsoleSess
     nic = (["-nic", f"user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:{port}-:22"]
            if port else ["-nic", "none"])
     return ConsoleSession(["qemu-system-x86_64", "-accel", "tcg", "-m", "768", "-smp", "1",
-                           "-nographic", "-monitor", "none", *nic,
+                           "-nographic", "-monitor", "none", *nic, "-device", "virtio-rng-pci",
                            "-drive", f"file={disk},format=raw,if=virtio", *drives])
 
 
@@ -207,6 +230,7 @@ def test_push_installs_an_update_into_slot_b_and_reboot_runs_it(bundles: Bundles
         before = guest.ssh("cat /etc/skiffbuild-release-test")
         pushed = _push(bundles, guest, "--reboot")
         after = guest.ssh("cat /etc/skiffbuild-release-test")
+        hooked = guest.ssh("cat /mnt/persist/installed-by-hook")
         status = guest.ssh("rauc status")
         guest.ssh("sync; umount /boot")
     finally:
@@ -215,6 +239,7 @@ def test_push_installs_an_update_into_slot_b_and_reboot_runs_it(bundles: Bundles
     assert pushed.returncode == 0, out + pushed.stderr
     assert "No such file" in before.stderr
     assert after.stdout == "version 2\n"
+    assert hooked.stdout == "system.1 B\n"  # the layer's install hook ran, after writing B
     assert "Booted from: system.1 (B)" in status.stdout, status.stdout
     name = bundles.good.name
     info_dir = bundles.project.root / "workspaces" / WS
@@ -240,9 +265,9 @@ def test_push_installs_an_update_into_slot_b_and_reboot_runs_it(bundles: Bundles
 
 def test_foreign_truncated_and_other_board_bundles_are_refused_on_the_device(
         bundles: Bundles, tmp_path: Path) -> None:
-    """Pushed over ssh: signed by another key, made for another board; delivered on a
-    disk (push sends only whole bundles): truncated. RAUC refuses each on the device,
-    push says so (exit 1), and the device keeps running A."""
+    """Pushed over ssh: signed by another key, made for another board, vetoed by a
+    layer's install hook; delivered on a disk (push sends only whole bundles): truncated.
+    RAUC refuses each on the device, push says so (exit 1), the device keeps running A."""
     disk = copy_of(bundles.factory, tmp_path / "disk.img")
     guest = _guest(disk, bundles.key, bundles.good)
     results = {}
@@ -252,6 +277,8 @@ def test_foreign_truncated_and_other_board_bundles_are_refused_on_the_device(
         pushed = {case: _push(bundles, guest, "--no-build", "--bundle", str(bundle))
                   for case, bundle in (("other key", bundles.other_key),
                                        ("other board", bundles.other_board))}
+        guest.ssh("touch /mnt/persist/refuse-updates")
+        pushed["vetoed"] = _push(bundles, guest, "--no-build")
         results["truncated"] = _install(guest.console, "vdb", bundles.good,
                                         size=bundles.good.stat().st_size // 2)
         status = guest.ssh("rauc status").stdout
@@ -267,6 +294,8 @@ def test_foreign_truncated_and_other_board_bundles_are_refused_on_the_device(
     assert "signature" in pushed["other key"].stderr.lower() or \
         "verif" in pushed["other key"].stderr.lower(), pushed["other key"].stderr
     assert "compatible" in pushed["other board"].stderr.lower(), pushed["other board"].stderr
+    assert "vetoed by the overrides' install hook: /mnt/persist/refuse-updates" in \
+        pushed["vetoed"].stderr, pushed["vetoed"].stderr
     out, rc = results["truncated"]
     assert rc != 0 and "succeeded" not in out, out
     assert "Booted from: system.0 (A)" in status, status
