@@ -22,7 +22,6 @@ run and skipped for every other file.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -71,6 +70,7 @@ from skiffbuild.sources.netguard import (
     Watchdog,
     connect_failure,
     decode_into,
+    never_resolves,
     redact,
     redact_in,
     short_error,
@@ -210,12 +210,10 @@ def _session() -> requests.Session:
 
 
 def _hash_existing(part: Path, hasher: MultiHasher) -> int:
-    size = 0
     with open(part, "rb") as f:
         while block := f.read(1 << 20):
             hasher.update(block)
-            size += len(block)
-    return size
+        return f.tell()
 
 
 def _url_record(part: Path) -> Path:
@@ -225,8 +223,7 @@ def _url_record(part: Path) -> Path:
 
 def _discard_part(part: Path) -> None:
     for path in (part, _url_record(part)):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        path.unlink(missing_ok=True)
 
 
 def _too_big(size: int, cap: int, locked: bool) -> str:
@@ -291,6 +288,8 @@ def _http(url: str, part: Path, algorithms: set[str], source: Source,
     import urllib3
 
     host = urlparse(url).hostname or url
+    if never_resolves(url):  # RFC 6761: no lookup (a dead DNS server costs its timeout)
+        raise Unreachable(host, "reserved invalid domain")
     record = _url_record(part)
     # A partial file is resumed only against the URL that produced it: bytes from a
     # bad mirror must not be completed by a good one (the result would never match).

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 from skiffbuild.buildroot.hashes import MultiHasher
 
 __all__ = ["Deadline", "Pace", "Permanent", "Unreachable", "UnreachableHosts",
-           "Watchdog", "connect_failure", "decode_into", "redact", "redact_in", "short_error",
+           "Watchdog", "connect_failure", "decode_into", "never_resolves", "redact", "redact_in",
+           "short_error",
            "store_decoded"]
 
 _CHUNK = 1 << 16
@@ -92,6 +93,19 @@ class Pace:
             raise Permanent(f"too slow: {(received - then) / (now - since):.0f} bytes/s over "
                              f"{now - since:.0f}s, below the minimum of "
                              f"{self.min_rate:.0f} bytes/s")
+
+
+def never_resolves(url: str) -> bool:
+    """The URL's host is in the ``.invalid`` domain, which RFC 6761 reserves to never
+    resolve, and no proxy (which would do the lookup) is configured for it."""
+    from urllib.parse import urlparse
+
+    import requests
+
+    host = (urlparse(url).hostname or "").rstrip(".").lower()
+    if host.rsplit(".", 1)[-1] != "invalid":
+        return False
+    return urlparse(url).scheme not in requests.utils.get_environ_proxies(url)
 
 
 def connect_failure(exc: BaseException) -> str | None:

@@ -150,6 +150,7 @@ def test_build_info_records_the_bundle_and_installs_without_outdating_it(
     assert update.published_bundle(ws)[0] == bundle
 
 
+@pytest.mark.slow  # waits out the process it left behind
 def test_what_a_bundle_hook_leaves_running_dies_with_it(tmp_path: Path) -> None:
     """In a PID namespace of its own: a process it left behind cannot change the
     bundle after the check."""
