@@ -40,7 +40,8 @@ for tool in $tools; do
     cp -L "$path" "$target$prefix/bin/$tool"
     chmod 755 "$target$prefix/bin/$tool"
     echo "$path" >> "$libs"
-    ldd "$path" > "$libs.ldd" || die "ldd $path failed"
+    # Without LD_PRELOAD: a preload (faketime in repro's second build) is no dependency.
+    env -u LD_PRELOAD ldd "$path" > "$libs.ldd" || die "ldd $path failed"
     ! grep -q "not found" "$libs.ldd" || die "$tool: $(grep "not found" "$libs.ldd")"
     # "libx.so.1 => /lib/.../libx.so.1 (0x...)"; the loader: "/lib64/ld-linux-x86-64.so.2 (0x...)"
     awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 } $1 ~ /^\// { print $1, $1 }' \
