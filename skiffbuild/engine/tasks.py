@@ -321,6 +321,7 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
         yield {"name": None, "doc": "assemble the reproducible disk image per workspace"}
         for ws in plan.workspaces.values():
             facts = {"layout": json.loads(json.dumps(dataclasses.asdict(ws.board.image))),
+                     "budget": [[b.kind, b.name, b.limit] for b in ws.board.budgets],
                      "code": code_digest()}
             yield run.workspace_task(
                 "image", ws, run.image, doc=f"disk image of {ws.name}: {ws.board.description}",

@@ -46,6 +46,7 @@ from skiffbuild.core.fsutil import (
 )
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import capture, minimal_environment, run, tail
+from skiffbuild.image import budgets, sizes
 from skiffbuild.model.model import IMAGE_EXTENSION, Partition
 from skiffbuild.model.plan import Workspace
 
@@ -401,7 +402,8 @@ def assemble(ws: Workspace, project: Project, echo: Callable[[str], None],
     asm = _Assembler(ws, project, int(compiled["source_date_epoch"]), echo, jobs)
     try:
         built, disk = _build(asm)
-        return _publish(asm, built, disk, compiled)
+        report = _budget(asm, built, disk)
+        return _publish(asm, built, disk, compiled, report)
     except (OSError, BuildError) as exc:
         if _disk_full(exc, asm.log, asm.work):
             raise _full_disk_error(asm, exc) from None
@@ -430,8 +432,25 @@ def _build(asm: _Assembler) -> tuple[list[tuple[Partition, Path]], Path]:
     return built, disk
 
 
+def _budget(asm: _Assembler, built: list[tuple[Partition, Path]], disk: Path
+            ) -> dict[str, Any]:
+    """Check the board's budgets on the new images, before anything is published; the
+    sizes image:<ws> records (image/size.json)."""
+    ws = asm.ws
+    overlays = [(la.name, la.root_overlay) for la in ws.chain if la.root_overlay]
+    stages = {part.name: asm.tmp / "stage" / part.name for part, _image in built
+              if (asm.tmp / "stage" / part.name).is_dir()}
+    measured = budgets.measure(ws.board, ws.paths.output, disk,
+                               {part.name: image for part, image in built}, stages, overlays)
+    budgets.check(ws.name, measured)
+    if measured:
+        asm.echo(f"image:{ws.name}: within budget\n{budgets.table(measured)}")
+    return sizes.image_report(ws.paths.output, disk, built, overlays,
+                              [m.row() for m in measured])
+
+
 def _publish(asm: _Assembler, built: list[tuple[Partition, Path]], disk: Path,
-             compiled: dict[str, Any]) -> Path:
+             compiled: dict[str, Any], report: dict[str, Any]) -> Path:
     """Rename the new files into place; SHA256SUMS goes first and comes back last."""
     for marker in (asm.ws.paths.sums.name, "build-info.json"):
         (asm.work / marker).unlink(missing_ok=True)
@@ -449,6 +468,7 @@ def _publish(asm: _Assembler, built: list[tuple[Partition, Path]], disk: Path,
         digests = list(pool.map(sha256_file, [asm.work / name for name in finals]))
     sums = list(zip(digests, finals, strict=True))
     target = asm.work / disk.name
+    atomic_write(asm.work / "size.json", json.dumps(report, indent=1) + "\n")
     atomic_write(asm.work / "build-info.json", json.dumps(
         _build_info(asm.ws, asm.project, compiled, sums), indent=1) + "\n")
     atomic_write(asm.ws.paths.sums, "".join(f"{h}  {n}\n" for h, n in sums))

@@ -17,11 +17,12 @@ from typing import Any
 
 from skiffbuild.core.errors import Problem
 from skiffbuild.core.project import Project
-from skiffbuild.core.yamlload import Document, load_yaml
+from skiffbuild.core.yamlload import Document, format_path, load_yaml
 from skiffbuild.model import schema
 from skiffbuild.model.model import (
     FRAGMENT_KINDS,
     Board,
+    Budget,
     BuildrootPin,
     Content,
     GrubSpec,
@@ -389,6 +390,38 @@ def _warn_duplicate_layers(doc: Document) -> None:
         print("\n".join([f"warning: {line}" for line in lines[:10]] + more), file=sys.stderr)
 
 
+def _budgets(doc: Document, problems: list[Problem]) -> tuple[Budget, ...]:
+    """The ``budget:`` section; a partition budget names a partition or an A/B entry."""
+    raw = doc.data.get("budget") or {}
+    entries = doc.data["image"]["partitions"]
+    names = {p["name"] for p in entries} | {f"{p['name']}_{slot}" for p in entries
+                                           for slot in p.get("slots", ())}
+    wanted: list[tuple[str, str | None, Any, tuple[str, ...]]] = []
+    for whole in ("flash", "rootfs"):
+        if whole in raw:
+            wanted.append((whole, None, raw[whole], ("budget", whole)))
+    for kind, key in (("partition", "partitions"), ("ram", "ram")):
+        for name, value in raw.get(key, {}).items():
+            at: tuple[str, ...] = ("budget", key, name)
+            if kind == "partition" and name not in names:
+                problems.append(doc.problem(at, f"no partition '{name}' in image.partitions"))
+                continue
+            wanted.append((kind, name, value, at))
+    budgets = []
+    for kind, name, value, at in wanted:
+        try:
+            limit = parse_size(value)
+        except ValueError:
+            problems.append(doc.problem(at, "a size is a number of bytes or a number with "
+                                            "K, M or G (binary units)"))
+            continue
+        line = doc.line(at)
+        budgets.append(Budget(kind, name, limit, f"{doc.display}:{line} {format_path(at)}"
+                                                  if line else f"{doc.display} "
+                                                                f"{format_path(at)}"))
+    return tuple(budgets)
+
+
 def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem]]:
     doc, problems = load_document(project, file, "board")
     if doc is None or problems:
@@ -398,6 +431,7 @@ def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem
     problems += _image_path_problems(doc)
     problems += _size_problems(doc)
     update = _update(project, doc, file.stem, problems)
+    budgets = _budgets(doc, problems)
     _warn_duplicate_layers(doc)
     fragments = []
     for kind in FRAGMENT_KINDS:
@@ -433,6 +467,7 @@ def load_board(project: Project, file: Path) -> tuple[Board | None, list[Problem
         architecture_line=doc.line(("architecture",)),
         layer_order=data.get("layer_order"),
         update=update,
+        budgets=budgets,
     )
     return board, []
 

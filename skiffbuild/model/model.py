@@ -15,6 +15,7 @@ __all__ = [
     "FRAGMENT_KINDS",
     "FRAGMENT_PREFIX",
     "Board",
+    "Budget",
     "BuildrootPin",
     "Command",
     "Content",
@@ -149,6 +150,22 @@ class UpdateSpec:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """One limit of a board's ``budget:`` section, checked by image:<ws>."""
+
+    kind: str  # flash | partition | rootfs | ram
+    name: str | None  # the partition or A/B entry (partition), the images file (ram)
+    limit: int  # bytes
+    # "manifests/boards/<ws>.yaml:31 budget.rootfs", for the table of an image over budget.
+    where: str = field(default="", compare=False)
+
+    @property
+    def label(self) -> str:
+        """The row's name in the budget table: ``flash``, ``partition root``, ``ram bzImage``."""
+        return f"{self.kind} {self.name}" if self.name else self.kind
+
+
+@dataclass(frozen=True)
 class Board:
     """A board manifest; its name is also the workspace name."""
 
@@ -171,6 +188,8 @@ class Board:
     architecture_line: int | None = field(default=None, compare=False)
     # The signed update bundle; None: no update:<ws> task.
     update: UpdateSpec | None = None
+    # Size limits image:<ws> checks, in the manifest's order.
+    budgets: tuple[Budget, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,242 @@
+"""Where an image's bytes go.
+
+The root filesystem by package, from what Buildroot records of which package installed
+which file (``$(BUILD_DIR)/packages-file-list.txt``, lines ``<pkg>,./<path>``, written at
+target-finalize from every package's ``.files-list.txt``), counted as Buildroot's own
+``size-stats`` counts: regular files of the target directory (symlinks cost no data),
+each hard-linked file once, a file listed by several packages to the last one. What no
+package installed came from a layer's root overlay (``overlay:<layer>``, the last layer
+that has the path, as Buildroot copies overlays in order) or a post-build script
+(``unknown``, Buildroot's word).
+
+The memory a kernel and an initramfs take at boot is read from the files themselves: an
+x86 bzImage's boot header says how much linear memory its decompression and
+initialisation need (``init_size``, boot protocol 2.10 and later), an arm64 Image's header
+the memory its image spans; an initramfs takes its unpacked size in the kernel's rootfs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import lzma
+import os
+import stat
+import struct
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, cast
+
+from skiffbuild.core.errors import SkiffError
+from skiffbuild.model.model import Partition
+
+__all__ = ["UNKNOWN", "PackageUse", "RamUse", "compressed_size", "file_owners", "image_report",
+           "ram_use", "rootfs_compression", "rootfs_use"]
+
+UNKNOWN = "unknown"
+FILE_LIST = "packages-file-list.txt"
+
+
+@dataclass(frozen=True)
+class PackageUse:
+    """What one package (or overlay, or ``unknown``) puts into the root filesystem."""
+
+    name: str
+    files: int
+    bytes: int
+    compressed: int | None = None  # an estimate, with the root filesystem's compressor
+    largest: tuple[tuple[str, int], ...] = ()  # its largest files, path and bytes
+
+
+@dataclass(frozen=True)
+class RamUse:
+    """The memory one file of the images directory takes at boot."""
+
+    file: str
+    what: str  # "kernel" | "initramfs"
+    bytes: int
+    how: str  # how it was measured, for the report
+
+
+def file_owners(output: Path, overlays: Sequence[tuple[str, Path]] = ()) -> dict[str, str]:
+    """Path in the target directory (``usr/bin/x``) -> the package that installed it last.
+    ``overlays`` are (layer, overlay directory) in the order Buildroot copies them."""
+    owners: dict[str, str] = {}
+    listing = output / "build" / FILE_LIST
+    try:
+        text = listing.read_text(errors="surrogateescape")
+    except FileNotFoundError:
+        raise SkiffError(f"{listing} does not exist: Buildroot writes it when it finalizes "
+                         "the target directory", hint="build the workspace first") from None
+    for line in text.splitlines():
+        pkg, sep, path = line.partition(",")
+        if sep and path.startswith("./"):
+            owners[path[2:]] = pkg
+    target = output / "target"
+    for layer, overlay in overlays:
+        for rel in _files(overlay):
+            if (target / rel).exists() or (target / rel).is_symlink():
+                owners[rel] = f"overlay:{layer}"
+    return owners
+
+
+def _files(root: Path) -> Iterator[str]:
+    """Relative paths of the regular files and symlinks under ``root``, in byte order."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort(key=os.fsencode)
+        for name in sorted(filenames, key=os.fsencode):
+            yield os.path.relpath(os.path.join(dirpath, name), root)
+
+
+def rootfs_use(output: Path, overlays: Sequence[tuple[str, Path]] = (), *,
+               compression: str | None = None, keep: int = 5) -> list[PackageUse]:
+    """Bytes of the target directory per package, largest first (then by name).
+    ``compression`` (gzip, xz) adds each package's compressed size, file by file as
+    squashfs compresses; ``keep`` is how many of its largest files each one names."""
+    owners = file_owners(output, overlays)
+    target = output / "target"
+    seen: set[tuple[int, int]] = set()
+    per: dict[str, list[tuple[str, int, Path]]] = {}
+    for rel in _files(target):
+        path = target / rel
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) in seen:
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        per.setdefault(owners.get(rel, UNKNOWN), []).append((rel, info.st_size, path))
+    uses = []
+    for name, files in per.items():
+        largest = sorted(files, key=lambda f: (-f[1], f[0]))[:keep]
+        packed = sum(compressed_size(f[2], compression) for f in files) if compression \
+            else None
+        uses.append(PackageUse(name, len(files), sum(f[1] for f in files), packed,
+                               tuple((f[0], f[1]) for f in largest)))
+    return sorted(uses, key=lambda u: (-u.bytes, u.name))
+
+
+def rootfs_compression(config: dict[str, str]) -> str:
+    """The compressor of the board's root filesystem image, from its ``.config``:
+    gzip or xz, which Python has; squashfs's lz4, lzo and zstd and an uncompressed image
+    are estimated with gzip, which the report says."""
+    for symbol, method in (("BR2_TARGET_ROOTFS_SQUASHFS4_XZ", "xz"),
+                           ("BR2_TARGET_ROOTFS_CPIO_XZ", "xz"),
+                           ("BR2_TARGET_ROOTFS_TAR_XZ", "xz")):
+        if config.get(symbol) == "y":
+            return method
+    return "gzip"
+
+
+def compressed_size(path: Path, method: str | None) -> int:
+    data = path.read_bytes()
+    if method == "xz":
+        return len(lzma.compress(data, preset=6))
+    return len(zlib.compress(data, 9))
+
+
+# -- memory at boot ------------------------------------------------------------------
+
+_BZIMAGE_MAGIC = (0x202, b"HdrS")
+_ARM64_MAGIC = (0x38, b"ARM\x64")
+_CPIO_MAGICS = (b"070701", b"070702")
+
+
+def ram_use(path: Path) -> RamUse:
+    """The memory ``path`` takes at boot; a SkiffError naming the file when it is neither
+    a kernel nor an initramfs skiffbuild can read."""
+    with open(path, "rb") as f:
+        head = f.read(0x270)
+    if head[_BZIMAGE_MAGIC[0]:_BZIMAGE_MAGIC[0] + 4] == _BZIMAGE_MAGIC[1]:
+        version = struct.unpack_from("<H", head, 0x206)[0]
+        if version < 0x020A:
+            raise SkiffError(f"{path.name}: boot protocol {version >> 8}.{version & 0xff} "
+                             "has no init_size (2.10 and later)")
+        init_size = struct.unpack_from("<I", head, 0x260)[0]
+        return RamUse(path.name, "kernel", init_size, "x86 boot header init_size")
+    if head[_ARM64_MAGIC[0]:_ARM64_MAGIC[0] + 4] == _ARM64_MAGIC[1]:
+        image_size = struct.unpack_from("<Q", head, 0x10)[0]
+        if image_size:
+            return RamUse(path.name, "kernel", image_size, "arm64 header image_size")
+        return RamUse(path.name, "kernel", path.stat().st_size, "arm64 file size")
+    opener = _initramfs_opener(head)
+    if opener is None:
+        raise SkiffError(f"{path.name} is neither a kernel (x86 bzImage, arm64 Image) nor an "
+                         "initramfs (cpio: plain, gzip or xz)",
+                         hint="a ram: budget names a kernel or an initramfs of Buildroot's "
+                              "images directory")
+    with opener(path) as stream:
+        try:
+            unpacked = sum(size for _name, size in _cpio_entries(stream))
+        except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError) as exc:
+            raise SkiffError(f"{path.name}: not a readable cpio archive ({exc})") from None
+    return RamUse(path.name, "initramfs", unpacked, "unpacked cpio")
+
+
+def _initramfs_opener(head: bytes) -> Callable[[Path], IO[bytes]] | None:
+    if head[:2] == b"\x1f\x8b":
+        return lambda p: cast(IO[bytes], gzip.open(p, "rb"))
+    if head[:6] == b"\xfd7zXZ\x00":
+        return lambda p: lzma.open(p, "rb")
+    if head[:6] in _CPIO_MAGICS:
+        return lambda p: open(p, "rb")
+    return None
+
+
+def _cpio_entries(stream: IO[bytes]) -> Iterable[tuple[str, int]]:
+    """Name and data size of each entry of a newc cpio archive, up to its trailer. An
+    initramfs may be several archives one after another (the kernel unpacks them all),
+    with zero padding between them."""
+    while True:
+        magic = stream.read(6)
+        while magic[:1] == b"\x00":  # padding between concatenated archives
+            magic = magic[1:] + stream.read(1)
+            if not magic:
+                return
+        if not magic:
+            return
+        if magic not in _CPIO_MAGICS:
+            raise ValueError(f"bad cpio magic {magic!r}")
+        header = stream.read(104)
+        if len(header) != 104:
+            raise ValueError("truncated cpio header")
+        fields = [int(header[i:i + 8], 16) for i in range(0, 104, 8)]
+        filesize, namesize = fields[6], fields[11]
+        name = stream.read(namesize)[:-1].decode(errors="replace")
+        _skip(stream, (-(110 + namesize)) % 4)
+        if name == "TRAILER!!!":
+            _skip(stream, 0)
+            continue
+        _skip(stream, filesize + (-filesize) % 4)
+        yield name, filesize
+
+
+def _skip(stream: IO[bytes], count: int) -> None:
+    while count > 0:
+        chunk = stream.read(min(count, 1 << 20))
+        if not chunk:
+            raise ValueError("truncated cpio archive")
+        count -= len(chunk)
+
+
+# -- the record image:<ws> keeps -----------------------------------------------------
+
+def image_report(output: Path, disk: Path, built: Sequence[tuple[Partition, Path]],
+                 overlays: Sequence[tuple[str, Path]],
+                 budgets: Sequence[dict[str, object]]) -> dict[str, object]:
+    """``image/size.json``: the disk, each partition, the root filesystem by package
+    (None when Buildroot wrote no file list) and the budget rows. No time, no path
+    outside the workspace: identical builds record identical bytes."""
+    try:
+        uses: list[PackageUse] | None = rootfs_use(output, overlays, keep=0)
+    except SkiffError:
+        uses = None
+    return {
+        "disk": {"file": disk.name, "bytes": disk.stat().st_size},
+        "partitions": [{"name": part.name, "filesystem": part.filesystem,
+                        "size": part.size, "image_bytes": image.stat().st_size}
+                       for part, image in built],
+        "rootfs": None if uses is None else {
+            "bytes": sum(u.bytes for u in uses),
+            "packages": [{"name": u.name, "files": u.files, "bytes": u.bytes} for u in uses]},
+        "budgets": list(budgets),
+    }
