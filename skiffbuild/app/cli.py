@@ -3,8 +3,8 @@
 The subcommands live in ``commands_info`` (layers, boards, completion),
 ``commands_sources`` (sources, export, import, pin, lock), ``commands_build``
 (check, build, run, repro, nightly, tryout, testtree), ``commands_menuconfig``,
-``commands_diff``, ``commands_graph``, ``commands_skiffos`` (import-skiffos) and
-``commands_push``.
+``commands_diff``, ``commands_graph``, ``commands_skiffos`` (import-skiffos),
+``commands_push``, ``commands_bom`` (sbom, legal-info) and ``commands_size``.
 Building itself is doit's job (``doit image:pi4``); ``skiffbuild build`` runs the
 same tasks in-process.
 Exit status: 0 success, 1 build failure or strict-mode findings, 2 user error,
@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from skiffbuild import __version__
+from skiffbuild.app import commands_bom as bom
 from skiffbuild.app import commands_build as build
 from skiffbuild.app import commands_diff as diff
 from skiffbuild.app import commands_graph as graph
 from skiffbuild.app import commands_info as info
 from skiffbuild.app import commands_menuconfig as menu
 from skiffbuild.app import commands_push as push
+from skiffbuild.app import commands_size as size
 from skiffbuild.app import commands_skiffos as skiffos
 from skiffbuild.app import commands_sources as inputs
 from skiffbuild.app.common import Stop
@@ -250,6 +252,34 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("workspace")
     p.add_argument("--json", action="store_true", help="machine-readable list")
     p.add_argument("--offline", action="store_true", help="never touch the network")
+    p = command("sbom", bom.cmd_sbom, "print the workspace's bill of materials (CycloneDX)",
+                "Configure the workspace and print its SBOM: CycloneDX 1.6 JSON, validated "
+                "against the schema, with every package Buildroot's show-info lists (version, "
+                "licences, CPE, patches), every source with the sha256 skiffbuild verified, "
+                "the pin, the layers and the toolchain; once the image is built, its digests "
+                "too. image:<ws> writes the same document to image/sbom.cdx.json.",
+                ["skiffbuild sbom pi4 > pi4.cdx.json",
+                 "skiffbuild sbom pi4 --provenance   the in-toto/SLSA provenance statement"])
+    p.add_argument("workspace")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it to FILE")
+    p.add_argument("--provenance", action="store_true",
+                   help="print the provenance statement (in-toto v1, SLSA provenance v1) "
+                   "instead")
+    p = command("size", size.cmd_size, "where a built image's bytes go, and what grew",
+                "Report the built image's size: the disk, each partition, the root "
+                "filesystem by package (from Buildroot's packages-file-list.txt, installed "
+                "and compressed), the budgets; draw a bar chart (image/size.svg); with "
+                "--against, list what grew since another build.",
+                ["skiffbuild size pi4", "skiffbuild size pi4 --against release/1.2/image",
+                 "skiffbuild size pi4 --json --chart pi4.png"])
+    p.add_argument("workspace")
+    p.add_argument("--against", metavar="WS|FILE|DIR",
+                   help="another workspace, a size.json or a directory holding one")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.add_argument("--chart", type=Path, metavar="FILE",
+                   help="where to draw the chart (.svg or .png; default image/size.svg)")
+    p.add_argument("--fast", action="store_true",
+                   help="leave out the compressed sizes (each file is compressed to measure)")
     p = command("export", inputs.cmd_export, "write every input of a workspace into one archive",
                 "Write the pinned Buildroot commit, its patches and every source file of the "
                 "workspace into one archive, for an air-gapped machine.",

@@ -58,6 +58,7 @@ from skiffbuild.engine.progress import ReportedFailure, board, reporter_for
 from skiffbuild.image.assemble import PublishedIntact, assemble
 from skiffbuild.model.model import BuildrootPin
 from skiffbuild.model.plan import Plan, Workspace, load_plan
+from skiffbuild.release.materials import PROVENANCE_FILE, SBOM_FILE
 from skiffbuild.release.update import INFO_FILE, BundleIntact, build_update, slot_source
 from skiffbuild.sources.download import (
     ConsoleReporter,
@@ -218,7 +219,12 @@ class _Run:
                           jobs=self.budget.jlevel())
 
     def image(self, ws: Workspace, project: Project) -> None:
+        # Imported here: the SBOM's library is not needed to list or check tasks.
+        from skiffbuild.release.materials import write_records
+
         assemble(ws, project, _echo, jobs=self.budget.jlevel())
+        sbom, provenance = write_records(ws, project)
+        _echo(f"image:{ws.name}: {project.display(sbom)}, {project.display(provenance)}")
 
     def update(self, ws: Workspace, project: Project) -> None:
         build_update(ws, project, _echo)
@@ -319,14 +325,18 @@ def doit_tasks(settings: Settings | None = None) -> dict[str, Any]:
         """Assemble the workspace's reproducible disk image."""
         plan = run.plan
         yield {"name": None, "doc": "assemble the reproducible disk image per workspace"}
+        locked = [str(lock)] if (lock := lock_path(plan.project)).is_file() else []
         for ws in plan.workspaces.values():
             facts = {"layout": json.loads(json.dumps(dataclasses.asdict(ws.board.image))),
                      "budget": [[b.kind, b.name, b.limit] for b in ws.board.budgets],
                      "code": code_digest()}
             yield run.workspace_task(
                 "image", ws, run.image, doc=f"disk image of {ws.name}: {ws.board.description}",
-                file_dep=[str(ws.paths.compile_record)],
-                targets=[str(ws.paths.disk), str(ws.paths.sums)],
+                # The SBOM names skiffbuild.lock's digest: a new lock makes a new one.
+                file_dep=[str(ws.paths.compile_record), *locked],
+                targets=[str(ws.paths.disk), str(ws.paths.sums),
+                         str(ws.paths.image_dir / SBOM_FILE),
+                         str(ws.paths.image_dir / PROVENANCE_FILE)],
                 # The code's digest, not its version: an update that changes how images
                 # are made makes new ones. The layout as plain data: `doit info` shows it.
                 facts=facts, uptodate=[config_changed(facts), PublishedIntact(ws.paths.sums)])

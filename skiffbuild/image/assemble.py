@@ -50,7 +50,7 @@ from skiffbuild.image import budgets, sizes
 from skiffbuild.model.model import IMAGE_EXTENSION, Partition
 from skiffbuild.model.plan import Workspace
 
-__all__ = ["PublishedIntact", "assemble", "read_sums", "tool_versions"]
+__all__ = ["PublishedIntact", "assemble", "layer_digests", "read_sums", "tool_versions"]
 
 _MIB = 1 << 20
 _NAMESPACE = uuid.UUID("6f4c2b1e-59a7-4c1e-9d55-736b69666662")
@@ -531,9 +531,7 @@ def _build_info(ws: Workspace, project: Project, compiled: dict[str, Any],
                      "sha256": next((h["hash"] for h in s["hashes"] if h["type"] == "sha256"),
                                     sha256_file(project.dl_dir / s["dl_dir"] / s["file"]))}
                     for s in sources],
-        "layers": [{"name": la.name, "digest": digest_files(
-                        sorted(p for p in la.path.rglob("*") if p.is_file()), la.path)}
-                   for la in ws.chain],
+        "layers": layer_digests(ws),
         # Packages built from a local source tree, with the tree's digest.
         "overrides": compiled.get("overrides", {}),
         # What Buildroot took from outside its tree: the patched tree it ran, an
@@ -545,6 +543,13 @@ def _build_info(ws: Workspace, project: Project, compiled: dict[str, Any],
         "image_tools": tool_versions(),
         "sha256": {name: digest for digest, name in sums},
     }
+
+
+def layer_digests(ws: Workspace) -> list[dict[str, str]]:
+    """Each layer of the chain with the digest of its files' names and contents."""
+    return [{"name": la.name, "digest": digest_files(
+                sorted(p for p in la.path.rglob("*") if p.is_file()), la.path)}
+            for la in ws.chain]
 
 
 def read_sums(sums: Path) -> list[tuple[str, str]]:

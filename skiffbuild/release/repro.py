@@ -34,12 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from skiffbuild.core.errors import BuildError, SkiffError
-from skiffbuild.core.fsutil import atomic_write
+from skiffbuild.core.fsutil import atomic_write, sha256_file
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import call, capture, git, query, quote, tail
 from skiffbuild.core.settings import ENV_PROJECT
 from skiffbuild.image.assemble import read_sums
 from skiffbuild.image.fsinspect import compare, filesystem_of, list_image
+from skiffbuild.release.materials import PROVENANCE_FILE, SBOM_FILE
 
 __all__ = ["VARIANTS", "ReproError", "first_error", "sums_of", "repro"]
 
@@ -298,6 +299,11 @@ def repro(project: Project, ws: str, *, against: Path | None = None,
         build["seconds"] = round(time.monotonic() - started, 1)
         echo(f"repro:{ws}: build {name} done in {build['seconds']:.0f}s")
         sums[name] = sums_of(copy.workspace(ws).sums)
+        if published is None:
+            # The SBOM and the provenance statement must come out byte for byte too.
+            for record in (SBOM_FILE, PROVENANCE_FILE):
+                path = copy.workspace(ws).image_dir / record
+                sums[name][record] = sha256_file(path) if path.is_file() else "missing"
     other = published if published is not None else sums["b"]
     artifacts: list[dict[str, Any]] = [{"name": n, "a": sums["a"].get(n), "b": other.get(n),
                   "same": sums["a"].get(n) == other.get(n)}

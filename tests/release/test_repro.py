@@ -28,8 +28,10 @@ def test_bundled_qemu_board_is_identical_then_a_year_stamp_is_caught(
     assert same.returncode == 0, same.stdout + same.stderr
     report = json.loads((project.root / "workspaces/qemu-x86_64/repro/report.json").read_text())
     assert report["verdict"] == "identical"
+    # The SBOM and the provenance statement are compared byte for byte like the images.
     assert [a["name"] for a in report["artifacts"]] == [
-        "partitions/boot.vfat", "partitions/persist.ext4", "qemu-x86_64.img"]
+        "partitions/boot.vfat", "partitions/persist.ext4", "provenance.intoto.json",
+        "qemu-x86_64.img", "sbom.cdx.json"]
     # Build b ran a year (373 days) ahead; the pinned SOURCE_DATE_EPOCH kept it identical.
     assert report["builds"]["b"]["variant"]["faketime"] == "+373d"
     assert report["pin"]["commit"] == testtree.sha and report["pin"]["tag"] == "2026.02.3-test"
@@ -72,7 +74,7 @@ def test_bundled_pi4_board_is_identical(tmp_path: Path, testtree: PinnedTree,
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((project.root / "workspaces/pi4/repro/report.json").read_text())
     assert report["verdict"] == "identical"
-    assert len(report["artifacts"]) == 4  # disk, boot, rootfs, persist
+    assert len(report["artifacts"]) == 6  # disk, boot, rootfs, persist, SBOM, provenance
 
 
 def test_against_a_missing_file_is_a_usage_error(tmp_path: Path, testtree: PinnedTree,

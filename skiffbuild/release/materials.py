@@ -1,0 +1,121 @@
+"""What a workspace's image is made of, gathered once for its SBOM and provenance.
+
+Everything comes from records skiffbuild already keeps or Buildroot already answers:
+``show-info`` (cached on the configuration), the verified source list (the rows of
+``skiffbuild sources <ws> --json``), the compile record (``SOURCE_DATE_EPOCH``, overrides,
+an external toolchain's digest), the image's SHA256SUMS and build-info.json, the pin and
+the layers. Paths are shown relative to the project, the Buildroot tree or the
+workspace, so that two copies of a project (repro:'s builds) say the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from skiffbuild.buildroot import checkout
+from skiffbuild.buildroot.compile import source_date_epoch
+from skiffbuild.buildroot.showinfo import query_show_info, workspace_sources
+from skiffbuild.core.fsutil import atomic_write, sha256_file
+from skiffbuild.core.project import Project
+from skiffbuild.image.assemble import layer_digests, read_sums
+from skiffbuild.model.plan import Workspace
+from skiffbuild.release.sbom import SbomInputs
+from skiffbuild.release.update import image_facts
+from skiffbuild.sources.dlcache import DownloadCache
+from skiffbuild.sources.lockfile import approved_sources, lock_path
+
+__all__ = ["PROVENANCE_FILE", "SBOM_FILE", "gather", "source_rows", "write_records"]
+
+_TOOLCHAIN = re.compile(r'^(BR2_TOOLCHAIN_(?:BUILDROOT|EXTERNAL)[A-Z0-9_]*|BR2_GCC_VERSION|'
+                        r'BR2_TOOLCHAIN_EXTERNAL_(?:PREFIX|CUSTOM_PREFIX)|BR2_KERNEL_HEADERS_'
+                        r'[A-Z0-9_]*)=(.*)$')
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def source_rows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
+    """The rows of ``skiffbuild sources <ws> --json``: a file whose .hash files give no
+    sha256 gets the one of the cached copy when the cache verified it."""
+    cache = DownloadCache.of(project)
+    rows = []
+    for source in approved_sources(ws, project, workspace_sources(ws, project)):
+        row = source.to_json()
+        if not any(h["type"] == "sha256" for h in row["hashes"]) \
+                and cache.verify(source).state == "ok":
+            row["hashes"].append({"type": "sha256", "hash": sha256_file(cache.path(source)),
+                                  "from": "verified download"})
+        rows.append(row)
+    return rows
+
+
+def _toolchain(dotconfig: Path, compiled: dict[str, Any]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in dotconfig.read_text(errors="replace").splitlines():
+        match = _TOOLCHAIN.match(line)
+        if match and match.group(2) not in ("", '""', "n") and "PATH" not in match.group(1):
+            found[match.group(1)] = match.group(2).strip('"')
+    external = compiled.get("external_toolchain")
+    if isinstance(external, dict) and external.get("digest"):
+        found["external.digest"] = str(external["digest"])
+    return found
+
+
+def gather(ws: Workspace, project: Project) -> SbomInputs:
+    """The SBOM's inputs for a configured workspace, built or not."""
+    tree = checkout.tree_dir(project.cache, ws.pin)
+    try:
+        compiled: dict[str, Any] = json.loads(ws.paths.compile_record.read_text())
+    except (OSError, ValueError):
+        compiled = {}
+    epoch = int(compiled.get("source_date_epoch") or source_date_epoch(tree))
+    sums = None
+    if ws.paths.sums.is_file():
+        sums = {name: digest for digest, name in read_sums(ws.paths.sums)}
+    lock = lock_path(project)
+    overrides = {pkg: {"digest": str(tree_.get("digest", ""))} if isinstance(tree_, dict)
+                 else {"digest": ""} for pkg, tree_ in (compiled.get("overrides") or {}).items()}
+    return SbomInputs(
+        workspace=ws.name,
+        show_info=query_show_info(ws, project),
+        sources=source_rows(ws, project),
+        source_date_epoch=epoch,
+        buildroot={"url": ws.pin.url, "commit": ws.pin.commit, "tag": ws.pin.tag,
+                   "patch_digest": checkout.patch_digest(ws.pin),
+                   "patches": [str(p) for p in ws.pin.patches]},
+        layers=layer_digests(ws),
+        config_sha256=sha256_file(ws.paths.dotconfig),
+        tree=tree,
+        roots=(("workspace:", ws.paths.root), ("", project.root), ("buildroot:", tree)),
+        toolchain=_toolchain(ws.paths.dotconfig, compiled),
+        overrides=overrides,
+        lock_sha256=sha256_file(lock) if lock.is_file() else None,
+        build_info_sha256=image_facts(ws.paths.image_dir / "build-info.json") if sums
+        else None,
+        image=sums,
+    )
+
+
+SBOM_FILE = "sbom.cdx.json"
+PROVENANCE_FILE = "provenance.intoto.json"
+
+
+def write_records(ws: Workspace, project: Project) -> tuple[Path, Path]:
+    """image:<ws>'s last step: the SBOM and the provenance statement beside the image,
+    each written whole under its final name."""
+    from skiffbuild.release.provenance import statement
+    from skiffbuild.release.sbom import sbom_json
+
+    inputs = gather(ws, project)
+    text = sbom_json(inputs)
+    sbom = ws.paths.image_dir / SBOM_FILE
+    atomic_write(sbom, text)
+    subjects = {**(inputs.image or {}), SBOM_FILE: sha256_text(text)}
+    provenance = ws.paths.image_dir / PROVENANCE_FILE
+    atomic_write(provenance, statement(inputs, subjects))
+    return sbom, provenance
