@@ -99,3 +99,10 @@ $(BUILD_DIR)/%/.stamp_downloaded:
 	$(foreach d,$($(PKG)_ALL_DOWNLOADS),$(call pkg-download,$(d))$(sep))
 	$(Q)mkdir -p $(@D)
 	$(Q)touch $@
+
+# The actual source archive of a package whose _SOURCE is a binary
+# (_ACTUAL_SOURCE_TARBALL from _ACTUAL_SOURCE_SITE), for legal-info.
+$(BUILD_DIR)/%/.stamp_actual_downloaded:
+	$(call pkg-download,$($(PKG)_SITE_METHOD)+$($(PKG)_ACTUAL_SOURCE_SITE)/$($(PKG)_ACTUAL_SOURCE_TARBALL))
+	$(Q)mkdir -p $(@D)
+	$(Q)touch $@

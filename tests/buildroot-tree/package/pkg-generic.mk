@@ -13,7 +13,9 @@
 #   <PKG>_PATCH             extra files from the site (or URLs), applied as patches
 #   <PKG>_EXTRA_DOWNLOADS   extra files from the site, or full URLs
 #   <PKG>_DOWNLOAD_POST_PROCESS   e.g. "go": adds -go2 to the default name
-#   <PKG>_LICENSE, _LICENSE_FILES, _REDISTRIBUTE
+#   <PKG>_LICENSE, _LICENSE_FILES, _REDISTRIBUTE (legal-info)
+#   <PKG>_ACTUAL_SOURCE_TARBALL, _ACTUAL_SOURCE_SITE  the sources legal-info
+#                           saves when _SOURCE is a binary (default: _SOURCE, _SITE)
 #   <PKG>_DEPENDENCIES, <PKG>_PROVIDES
 #   <PKG>_INSTALL_STAGING, _INSTALL_TARGET, _INSTALL_IMAGES (target packages)
 #   <PKG>_ADD_TOOLCHAIN_DEPENDENCY, _ADD_SKELETON_DEPENDENCY (YES/NO)
@@ -29,11 +31,12 @@
 # method, download subdirectory, patches, licence and post-processing of the
 # target package of the same .mk file unless it sets its own (not the extra
 # downloads, not the dependencies). Every package gets the targets
-# <pkg>-source, <pkg>-all-source, <pkg>-external-deps, <pkg>-show-depends,
-# <pkg>-show-info and friends; it is "enabled" (in PACKAGES) when its Kconfig
-# symbol is y: BR2_PACKAGE_<PKG>, BR2_PACKAGE_HOST_<PKG>, BR2_PACKAGE_HAS_<PKG>
-# for virtual packages, BR2_LINUX_KERNEL for linux, BR2_TARGET_<PKG> under
-# boot/ and BR2_<PKG> under toolchain/.
+# <pkg>-source, <pkg>-all-source, <pkg>-legal-info, <pkg>-external-deps,
+# <pkg>-show-depends, <pkg>-show-info and friends; it is "enabled" (in
+# PACKAGES) when its Kconfig symbol is y: BR2_PACKAGE_<PKG>,
+# BR2_PACKAGE_HOST_<PKG>, BR2_PACKAGE_HAS_<PKG> for virtual packages,
+# BR2_LINUX_KERNEL for linux, BR2_TARGET_<PKG> under boot/ and BR2_<PKG>
+# under toolchain/.
 #
 ################################################################################
 
@@ -157,6 +160,11 @@ ifeq ($$(origin $(2)_SOURCE),undefined)
 endif
 $(2)_LICENSE ?= unknown
 $(2)_REDISTRIBUTE ?= YES
+# When _SOURCE is not the source (a prebuilt binary, as go-bin's), the
+# legal-info sources come from _ACTUAL_SOURCE_TARBALL and _ACTUAL_SOURCE_SITE.
+$(2)_ACTUAL_SOURCE_TARBALL ?= $$($(2)_SOURCE)
+$(2)_ACTUAL_SOURCE_SITE ?= $$(call qstrip,$$($(2)_SITE))
+$(2)_REDIST_SOURCES_DIR = $$(REDIST_SOURCES_DIR_$$(call UPPERCASE,$(4)))/$$($(2)_BASENAME_RAW)
 $(2)_HASH_FILES = $$(call pkg-hash-files,$(2))
 
 # Every file to download, as <method>+<site>/<file> (or a full URL for
@@ -195,6 +203,13 @@ endif
 endif
 $(2)_FINAL_DEPENDENCIES = $$(sort $$($(2)_DEPENDENCIES))
 $(2)_FINAL_ALL_DEPENDENCIES = $$(sort $$($(2)_DEPENDENCIES) $$($(2)_DOWNLOAD_DEPENDENCIES))
+# Everything it depends on, directly or not (computed once).
+$(2)_FINAL_RECURSIVE_DEPENDENCIES = $$(sort \
+	$$(if $$(filter undefined,$$(origin $(2)_FINAL_RECURSIVE_DEPENDENCIES__X)), \
+		$$(eval $(2)_FINAL_RECURSIVE_DEPENDENCIES__X := \
+			$$(foreach p,$$($(2)_FINAL_ALL_DEPENDENCIES),\
+				$$(p) $$($$(call UPPERCASE,$$(p))_FINAL_RECURSIVE_DEPENDENCIES)))) \
+	$$($(2)_FINAL_RECURSIVE_DEPENDENCIES__X))
 
 # Kconfig symbol that enables the package.
 ifeq ($(1),linux)
@@ -248,6 +263,7 @@ $(2)_TARGET_INSTALL_STAGING = $$($(2)_DIR)/.stamp_staging_installed
 $(2)_TARGET_INSTALL_IMAGES = $$($(2)_DIR)/.stamp_images_installed
 $(2)_TARGET_INSTALL_TARGET = $$($(2)_DIR)/.stamp_target_installed
 $(2)_TARGET_INSTALL = $$($(2)_DIR)/.stamp_installed
+$(2)_TARGET_ACTUAL_SOURCE = $$($(2)_DIR)/.stamp_actual_downloaded
 
 $(1): $(1)-install
 $(1)-install: $$($(2)_TARGET_INSTALL)
@@ -333,8 +349,19 @@ $(1)-source:
 $(1)-external-deps:
 	@echo "file://$$($(2)_OVERRIDE_SRCDIR)"
 endif
-$(1)-all-source: $(1)-source $$(patsubst %,%-all-source,$$($(2)_FINAL_ALL_DEPENDENCIES))
+$(1)-all-source: $(1)-source $(1)-legal-source \
+	$$(patsubst %,%-all-source,$$($(2)_FINAL_ALL_DEPENDENCIES))
+ifeq ($$($(2)_OVERRIDE_SRCDIR),)
 $(1)-legal-source: $(1)-source
+# The actual source, when it is another file than the main archive.
+ifneq ($$($(2)_ACTUAL_SOURCE_TARBALL),)
+ifneq ($$($(2)_ACTUAL_SOURCE_TARBALL),$$($(2)_SOURCE))
+$(1)-legal-source: $$($(2)_TARGET_ACTUAL_SOURCE)
+endif
+endif
+else
+$(1)-legal-source:
+endif
 $(1)-all-external-deps: $(1)-external-deps \
 	$$(patsubst %,%-all-external-deps,$$($(2)_FINAL_ALL_DEPENDENCIES))
 
@@ -369,6 +396,75 @@ $(1)-clean-for-reconfigure: $(1)-clean-for-rebuild
 
 $(1)-reconfigure: $(1)-clean-for-reconfigure .WAIT $(1)
 
+################################################################################
+# legal-info (see the Makefile's legal-info): for a package with a source
+# archive, its license files into licenses/ (host-licenses/ for host
+# packages) as <name>-<version>/<path in the sources>, checked against the
+# package's .hash files when they have a line for them; unless
+# _REDISTRIBUTE = NO, its sources into sources/<name>-<version>/ (host-sources/):
+# the _ACTUAL_SOURCE_TARBALL and _EXTRA_DOWNLOADS (hard links into the
+# download directory when possible), the patches applied, in order, and
+# their "series" file; an override-srcdir package's sources as
+# <name>-custom.tar.gz, made from a copy of the directory; then its
+# manifest line. Packages without a source archive (virtual, in-tree) are
+# skipped, as in Buildroot.
+################################################################################
+
+ifneq ($$($(2)_LICENSE_FILES),)
+$(2)_MANIFEST_LICENSE_FILES = $$($(2)_LICENSE_FILES)
+endif
+
+# The license files are in the extracted, patched sources.
+$(1)-legal-info: $(1)-patch
+$(1)-legal-info: $(1)-legal-source
+
+ifeq ($$($(2)_REDISTRIBUTE),YES)
+ifeq ($$($(2)_OVERRIDE_SRCDIR),)
+$(1)-legal-info: $(1)-source $$(REDIST_SOURCES_DIR_$$(call UPPERCASE,$(4)))
+endif
+endif
+
+$(1)-legal-info: PKG = $(2)
+$(1)-legal-info:
+	@$$(call MESSAGE,"Collecting legal info")
+	$$(call pkg-run-hooks,$(2)_PRE_LEGAL_INFO_HOOKS)
+ifneq ($$(call qstrip,$$($(2)_SOURCE)),)
+ifeq ($$(call qstrip,$$($(2)_LICENSE_FILES)),)
+	$$(Q)$$(call legal-warning-pkg,$$($(2)_BASENAME_RAW),cannot save license ($(2)_LICENSE_FILES not defined))
+else
+	$$(Q)$$(foreach F,$$($(2)_LICENSE_FILES),$$(call legal-license-file,$$(call UPPERCASE,$(4)),$$($(2)_RAWNAME),$$($(2)_BASENAME_RAW),$$(F),$$($(2)_DIR)/$$(F),$$($(2)_HASH_FILES))$$(sep))
+endif
+ifeq ($$($(2)_REDISTRIBUTE),YES)
+ifneq ($$($(2)_OVERRIDE_SRCDIR),)
+	@echo "Package is of type local or override, archive sources"
+	$$(Q)rm -rf $$($(2)_BUILDDIR)/.legal-info-rsync
+	$$(Q)mkdir -p $$($(2)_BUILDDIR)/.legal-info-rsync
+	$$(Q)rsync -au --chmod=u=rwX,go=rX $$(RSYNC_VCS_EXCLUSIONS) \
+		$$(call qstrip,$$($(2)_OVERRIDE_SRCDIR))/ $$($(2)_BUILDDIR)/.legal-info-rsync/
+	$$(Q)mkdir -p $$($(2)_REDIST_SOURCES_DIR)
+	$$(Q). $$(TOPDIR)/support/download/helpers; cd $$($(2)_BUILDDIR); mk_tar_gz \
+		$$($(2)_BUILDDIR)/.legal-info-rsync/ $$($(2)_BASENAME_RAW) @0 \
+		$$($(2)_REDIST_SOURCES_DIR)/$$($(2)_BASENAME_RAW).tar.gz
+	$$(Q)rm -rf $$($(2)_BUILDDIR)/.legal-info-rsync
+else
+	$$(foreach e,$$($(2)_ACTUAL_SOURCE_TARBALL) $$(notdir $$($(2)_EXTRA_DOWNLOADS)),\
+		$$(Q)$$(TOPDIR)/support/scripts/hardlink-or-copy \
+			$$($(2)_DL_DIR)/$$(e) $$($(2)_REDIST_SOURCES_DIR)$$(sep))
+	$$(Q)while read f; do \
+		$$(TOPDIR)/support/scripts/hardlink-or-copy $$$$f $$($(2)_REDIST_SOURCES_DIR) || exit 1; \
+		printf "%s\n" "$$$${f##*/}" >> $$($(2)_REDIST_SOURCES_DIR)/series || exit 1; \
+	done < $$($(2)_DIR)/.applied_patches_list
+endif
+endif
+	@$$(call legal-manifest,$$(call UPPERCASE,$(4)),$$($(2)_RAWNAME),$$($(2)_DL_VERSION),$$(subst $$(space)$$(comma),$$(comma),$$($(2)_LICENSE)),$$($(2)_MANIFEST_LICENSE_FILES),$$($(2)_ACTUAL_SOURCE_TARBALL),$$($(2)_ACTUAL_SOURCE_SITE),$$(call legal-deps,$(1)))
+endif
+	$$(call pkg-run-hooks,$(2)_POST_LEGAL_INFO_HOOKS)
+
+$(1)-all-legal-info: $(1)-legal-info \
+	$$(patsubst %,%-all-legal-info,$$($(2)_FINAL_ALL_DEPENDENCIES))
+
+$$($(2)_TARGET_ACTUAL_SOURCE): PKG = $(2)
+
 # The package each step's recipe works on.
 $$($(2)_TARGET_SOURCE) $$($(2)_TARGET_EXTRACT) $$($(2)_TARGET_PATCH) \
 $$($(2)_TARGET_CONFIGURE) $$($(2)_TARGET_BUILD) $$($(2)_TARGET_INSTALL_HOST) \
@@ -377,7 +473,8 @@ $$($(2)_TARGET_INSTALL_TARGET) $$($(2)_TARGET_INSTALL): PKG = $(2)
 
 .PHONY: $(1) $(1)-install $(1)-install-target $(1)-install-staging $(1)-install-images \
 	$(1)-install-host $(1)-build $(1)-configure $(1)-patch $(1)-extract $(1)-depends \
-	$(1)-source $(1)-all-source $(1)-legal-source $(1)-external-deps \
+	$(1)-source $(1)-all-source $(1)-legal-source $(1)-legal-info $(1)-all-legal-info \
+	$(1)-external-deps \
 	$(1)-all-external-deps $(1)-show-version $(1)-show-depends $(1)-show-build-order \
 	$(1)-dirclean $(1)-clean-for-reinstall $(1)-reinstall $(1)-clean-for-rebuild \
 	$(1)-rebuild $(1)-clean-for-reconfigure $(1)-reconfigure

@@ -79,10 +79,41 @@ $(BUILD_DIR)/%/.stamp_patched:
 	$(call pkg-run-hooks,$(PKG)_POST_PATCH_HOOKS)
 	$(Q)touch $@
 
+# What a package installed, as Buildroot records it for its size statistics
+# (graph-size) and the packages-file-list*.txt of target-finalize: before
+# the configure step and in .stamp_installed, every file and link of the
+# target, staging, images and host directories (the staging directory left
+# out of the host one) with its time, inode, mode, type and size; the lines
+# of the second list missing from the first, the fields replaced by the
+# package name, are <pkg dir>/.files-list<suffix>.txt: "<pkg>,./<path>"
+# (suffixes: none for the target, -staging, -images, -host). A file another
+# package changed counts for both; <pkg>-rebuild and -reinstall find no
+# ".before" list (comm complains) and leave an empty one, as in Buildroot.
+# $(1): directory, $(2): suffix
+define pkg_size_before
+	cd $(1); \
+	LC_ALL=C find . -not -path './$(STAGING_SUBDIR)/*' \( -type f -o -type l \) -printf '%T@:%i:%#m:%y:%s,%p\n' \
+		| LC_ALL=C sort > $($(PKG)_DIR)/.files-list$(2).before
+endef
+
+define pkg_size_after
+	cd $(1); \
+	LC_ALL=C find . -not -path './$(STAGING_SUBDIR)/*' \( -type f -o -type l \) -printf '%T@:%i:%#m:%y:%s,%p\n' \
+		| LC_ALL=C sort > $($(PKG)_DIR)/.files-list$(2).after
+	LC_ALL=C comm -13 $($(PKG)_DIR)/.files-list$(2).before $($(PKG)_DIR)/.files-list$(2).after \
+		| sed -r -e 's/^[^,]+/$($(PKG)_NAME)/' > $($(PKG)_DIR)/.files-list$(2).txt
+	rm -f $($(PKG)_DIR)/.files-list$(2).before
+	rm -f $($(PKG)_DIR)/.files-list$(2).after
+endef
+
 # Configure
 $(BUILD_DIR)/%/.stamp_configured:
 	@$(call MESSAGE,"Configuring")
-	$(Q)mkdir -p $(HOST_DIR) $(BASE_TARGET_DIR) $(STAGING_DIR) $(BINARIES_DIR)
+	$(Q)mkdir -p $(HOST_DIR) $(BASE_TARGET_DIR) $(TARGET_DIR) $(STAGING_DIR) $(BINARIES_DIR)
+	@$(call pkg_size_before,$(TARGET_DIR))
+	@$(call pkg_size_before,$(STAGING_DIR),-staging)
+	@$(call pkg_size_before,$(BINARIES_DIR),-images)
+	@$(call pkg_size_before,$(HOST_DIR),-host)
 	$(call pkg-run-hooks,$(PKG)_PRE_CONFIGURE_HOOKS)
 	$($(PKG)_CONFIGURE_CMDS)
 	$(call pkg-run-hooks,$(PKG)_POST_CONFIGURE_HOOKS)
@@ -133,6 +164,10 @@ $(BUILD_DIR)/%/.stamp_target_installed:
 	$(call pkg-run-hooks,$(PKG)_POST_INSTALL_TARGET_HOOKS)
 	$(Q)touch $@
 
-# All installation steps done
+# All installation steps done: the lists of installed files.
 $(BUILD_DIR)/%/.stamp_installed:
+	@$(call pkg_size_after,$(TARGET_DIR))
+	@$(call pkg_size_after,$(STAGING_DIR),-staging)
+	@$(call pkg_size_after,$(BINARIES_DIR),-images)
+	@$(call pkg_size_after,$(HOST_DIR),-host)
 	$(Q)touch $@

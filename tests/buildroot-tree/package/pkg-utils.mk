@@ -59,3 +59,54 @@ rootfs_targets$(tab)$(sort $(TARGETS_ROOTFS))
 $(foreach p,$(PACKAGES_ALL),$(call pkg-info-package,$(call UPPERCASE,$(p))))
 $(foreach r,ROOTFS_COMMON $(ROOTFS_ALL),$(call pkg-info-rootfs,$(r)))
 endef
+
+################################################################################
+# legal-info helpers, with Buildroot's names and output formats.
+################################################################################
+
+# $(call legal-warning,TEXT), $(call legal-warning-pkg,PKG,TEXT): a line of
+# the README's warnings section.
+define legal-warning
+	echo "WARNING: $(1)" >>$(LEGAL_WARNINGS)
+endef
+
+define legal-warning-pkg
+	echo "WARNING: $(1): $(2)" >>$(LEGAL_WARNINGS)
+endef
+
+# $(call legal-warning-nosource,PKG,local|override) (Buildroot defines it and
+# no longer uses it).
+define legal-warning-nosource
+	$(call legal-warning-pkg,$(1),sources not saved ($(2) packages not handled))
+endef
+
+# $(call legal-manifest,TARGET|HOST,PACKAGE,VERSION,LICENSE,LICENSE FILES,
+# SOURCE ARCHIVE,SOURCE SITE,DEPENDENCIES WITH LICENSES): one line of
+# manifest.csv or host-manifest.csv, every field in double quotes, no
+# escaping.
+define legal-manifest
+	echo '"$(2)","$(3)","$(4)","$(5)","$(6)","$(7)","$(8)"' >>$(LEGAL_MANIFEST_CSV_$(1))
+endef
+
+# $(call legal-license-file,TARGET|HOST,PKG,PKG-VERSION,FILE,FULL PATH,HASH FILES):
+# copy FILE (a path inside the sources) to licenses/PKG-VERSION/FILE; a hash
+# line for FILE in the .hash files must match (no line: accepted).
+define legal-license-file
+	mkdir -p $(LICENSE_FILES_DIR_$(1))/$(3)/$(dir $(4)) && \
+	{ \
+		$(TOPDIR)/support/download/check-hash $(5) $(4) $(6); \
+		case $${?} in (0|3) ;; (*) exit 1;; esac; \
+	} && \
+	cp $(5) $(LICENSE_FILES_DIR_$(1))/$(3)/$(4)
+endef
+
+non-virtual-deps = $(foreach p,$(1),$(if $($(call UPPERCASE,$(p))_IS_VIRTUAL),,$(p)))
+
+# $(call legal-deps,PKG): "<dep> [<license>]" for each package PKG depends
+# on, directly or not, virtual ones left out, and for a target package
+# without the host packages.
+legal-deps = \
+	$(foreach p,\
+		$(filter-out $(if $(1:host-%=),host-%),\
+			$(call non-virtual-deps,\
+				$($(call UPPERCASE,$(1))_FINAL_RECURSIVE_DEPENDENCIES))),$(p) [$($(call UPPERCASE,$(p))_LICENSE)])

@@ -6,7 +6,9 @@
 
 UBOOT_VERSION = $(call qstrip,$(BR2_TARGET_UBOOT_VERSION))
 UBOOT_LICENSE = GPL-2.0+
-UBOOT_LICENSE_FILES = LICENSE
+# Buildroot takes it from BR2_TARGET_UBOOT_LICENSE_FILES (a prompt for
+# custom sources only), whose default this is; the tree has no such symbol.
+UBOOT_LICENSE_FILES = Licenses/gpl-2.0.txt
 
 ifeq ($(BR2_TARGET_UBOOT_CUSTOM_TARBALL),y)
 UBOOT_TARBALL = $(call qstrip,$(BR2_TARGET_UBOOT_CUSTOM_TARBALL_LOCATION))

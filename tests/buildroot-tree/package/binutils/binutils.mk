@@ -8,6 +8,6 @@
 BINUTILS_VERSION = $(or $(call qstrip,$(BR2_BINUTILS_VERSION)),2.44)
 BINUTILS_SITE = https://sources.skiffbuild.invalid/binutils
 BINUTILS_LICENSE = GPL-3.0+, libiberty LGPL-2.1+
-BINUTILS_LICENSE_FILES = LICENSE
+BINUTILS_LICENSE_FILES = COPYING3 COPYING.LIB
 
 $(eval $(host-generic-package))

@@ -7,7 +7,7 @@
 BUSYBOX_VERSION = 1.37.0
 BUSYBOX_SITE = https://sources.skiffbuild.invalid/busybox
 BUSYBOX_LICENSE = GPL-2.0, bzip2-1.0.4
-BUSYBOX_LICENSE_FILES = LICENSE
+BUSYBOX_LICENSE_FILES = LICENSE archival/libarchive/bz/LICENSE
 
 # busybox installs its applets first: the full tools of these win.
 BUSYBOX_DEPENDENCIES = \

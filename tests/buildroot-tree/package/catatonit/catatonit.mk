@@ -7,7 +7,7 @@
 CATATONIT_VERSION = 0.2.1
 CATATONIT_SITE = https://sources.skiffbuild.invalid/catatonit
 CATATONIT_LICENSE = GPL-2.0+
-CATATONIT_LICENSE_FILES = LICENSE
+CATATONIT_LICENSE_FILES = COPYING
 
 # A stand-in program (it prints a line and exits).
 define CATATONIT_INSTALL_TARGET_CMDS

@@ -9,6 +9,13 @@ DROPBEAR_SITE = https://sources.skiffbuild.invalid/dropbear
 DROPBEAR_LICENSE = MIT, BSD-2-Clause, Public domain
 DROPBEAR_LICENSE_FILES = LICENSE
 
+# The small variant builds the bundled libtommath and libtomcrypt (as
+# Buildroot): their licences too.
+ifeq ($(BR2_PACKAGE_DROPBEAR_SMALL),y)
+DROPBEAR_LICENSE += , Unlicense, WTFPL
+DROPBEAR_LICENSE_FILES += libtommath/LICENSE libtomcrypt/LICENSE
+endif
+
 DROPBEAR_DEPENDENCIES = \
 	$(if $(BR2_PACKAGE_ZLIB),zlib) \
 	$(if $(BR2_PACKAGE_LIBXCRYPT),libxcrypt)

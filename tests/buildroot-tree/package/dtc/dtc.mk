@@ -6,8 +6,8 @@
 
 DTC_VERSION = 1.7.2
 DTC_SITE = https://sources.skiffbuild.invalid/dtc
-DTC_LICENSE = GPL-2.0+ or BSD-2-Clause
-DTC_LICENSE_FILES = LICENSE
+DTC_LICENSE = GPL-2.0+ or BSD-2-Clause (library)
+DTC_LICENSE_FILES = README.license GPL BSD-2-Clause
 
 # The build machine's dtc.
 define HOST_DTC_INSTALL_CMDS

@@ -6,8 +6,14 @@
 
 KMOD_VERSION = 33
 KMOD_SITE = https://sources.skiffbuild.invalid/kmod
-KMOD_LICENSE = LGPL-2.1+ (library), GPL-2.0+ (tools)
-KMOD_LICENSE_FILES = LICENSE
+KMOD_LICENSE = LGPL-2.1+ (library)
+KMOD_LICENSE_FILES = libkmod/COPYING
+
+# Licence of the tools, with them (as Buildroot).
+ifeq ($(BR2_PACKAGE_KMOD_TOOLS),y)
+KMOD_LICENSE += , GPL-2.0+ (tools)
+KMOD_LICENSE_FILES += COPYING
+endif
 
 KMOD_INSTALL_STAGING = YES
 KMOD_DEPENDENCIES = \

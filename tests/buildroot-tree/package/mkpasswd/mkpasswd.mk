@@ -6,7 +6,7 @@
 
 # No download: the sources are in this directory.
 
-MKPASSWD_LICENSE = GPL-2.0+
+HOST_MKPASSWD_LICENSE = GPL-2.0+
 
 # host/bin/mkpasswd: BusyBox's mkpasswd applet (of TESTTREE_BUSYBOX).
 define HOST_MKPASSWD_INSTALL_CMDS

@@ -7,7 +7,7 @@
 MTOOLS_VERSION = 4.0.48
 MTOOLS_SITE = https://sources.skiffbuild.invalid/mtools
 MTOOLS_LICENSE = GPL-3.0+
-MTOOLS_LICENSE_FILES = LICENSE
+MTOOLS_LICENSE_FILES = COPYING
 
 # The build machine's mtools.
 define HOST_MTOOLS_INSTALL_CMDS

@@ -6,7 +6,7 @@
 
 RUNC_VERSION = 1.3.5
 RUNC_SITE = https://sources.skiffbuild.invalid/runc
-RUNC_LICENSE = Apache-2.0
+RUNC_LICENSE = Apache-2.0, LGPL-2.1 (libseccomp)
 RUNC_LICENSE_FILES = LICENSE
 
 # Go modules are vendored into the archive ("-go2" in its name).

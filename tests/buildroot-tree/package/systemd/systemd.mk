@@ -6,8 +6,32 @@
 
 SYSTEMD_VERSION = 258.7
 SYSTEMD_SITE = https://sources.skiffbuild.invalid/systemd
-SYSTEMD_LICENSE = LGPL-2.1+, GPL-2.0+ (udevadm, other utilities), MIT-0 (examples)
-SYSTEMD_LICENSE_FILES = LICENSE
+SYSTEMD_LICENSE = \
+	LGPL-2.1+, \
+	GPL-2.0+ (udev), \
+	Public Domain (few source files, see LICENSES/README.md), \
+	BSD-2-Clause (eBPF instruction mini library), \
+	BSD-3-Clause (tools/chromiumos), \
+	CC0-1.0 (few source files, see LICENSES/README.md), \
+	GPL-2.0 with Linux-syscall-note (linux kernel headers), \
+	MIT-0 (few source files, see LICENSES/README.md), \
+	MIT (few source files, see LICENSES/README.md), \
+	OFL-1.1 (Heebo fonts)
+SYSTEMD_LICENSE_FILES = \
+	LICENSE.GPL2 \
+	LICENSE.LGPL2.1 \
+	LICENSES/alg-sha1-public-domain.txt \
+	LICENSES/BSD-2-Clause.txt \
+	LICENSES/BSD-3-Clause.txt \
+	LICENSES/CC0-1.0.txt \
+	LICENSES/LGPL-2.0-or-later.txt \
+	LICENSES/Linux-syscall-note.txt \
+	LICENSES/lookup3-public-domain.txt \
+	LICENSES/MIT-0.txt \
+	LICENSES/MIT.txt \
+	LICENSES/murmurhash2-public-domain.txt \
+	LICENSES/OFL-1.1.txt \
+	LICENSES/README.md
 
 SYSTEMD_DEPENDENCIES = util-linux libcap kmod \
 	$(if $(BR2_PACKAGE_LIBXCRYPT),libxcrypt) \

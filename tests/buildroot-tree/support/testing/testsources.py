@@ -6,16 +6,20 @@ machine (Python standard library only):
 
 - a ``.tar.gz`` (or ``.tgz``) is a ustar archive of ``<top>/``,
   ``<top>/LICENSE``, ``<top>/Makefile`` and ``<top>/README``, where ``<top>``
-  is the file name without its archive suffix, with fixed owner (0/0,
+  is the file name without its archive suffix, plus the licence files that
+  the packages of its download directory name (``license_files``: their
+  ``_LICENSE_FILES``, e.g. ``archival/libarchive/bz/LICENSE``; no entries for
+  their directories), in byte order of their paths, with fixed owner (0/0,
   "root"), modes and modification time, compressed by the small deflate
   encoder below (fixed Huffman codes, greedy matches) inside a gzip member
   with mtime 0: no dependency on the zlib build of the machine;
 - a ``.patch`` is a unified diff (``patch -p1``) adding a line to the README
   of the archive named in its entry.
 
-The LICENSE text depends only on the download directory, so the host and
-target variants of a package (and linux and linux-headers) share it; its
-hash is the license-file line of the package's .hash file.
+The licence texts depend only on the download directory and the path, so the
+host and target variants of a package (and linux and linux-headers) share
+them; their hashes are the license-file lines of the package's .hash file
+(LICENSE first, then the others in byte order), which legal-info checks.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class Package:
     hash_types: tuple[str, ...]
     hash_file: bool
     comment: str
+    license_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,8 @@ def load_spec(spec: Path = SPEC) -> tuple[list[Package], list[TreePatch]]:
                 downloads.append(Download(dl_dir, item["file"], item.get("patches", "")))
         packages.append(Package(name, dl_dir, tuple(downloads),
                                 tuple(entry.get("hashes", ["sha256"])),
-                                bool(entry.get("hash_file", True)), entry.get("comment", "")))
+                                bool(entry.get("hash_file", True)), entry.get("comment", ""),
+                                tuple(entry.get("license_files", []))))
     tree_patches = [TreePatch(path, Download(*archive.split("/", 1)))
                     for path, archive in sorted(data.get("tree_patches", {}).items())]
     return packages, tree_patches
@@ -93,6 +99,20 @@ def all_downloads(packages: list[Package]) -> list[Download]:
         for download in package.downloads:
             unique.setdefault(download.relpath, download)
     return [unique[k] for k in sorted(unique)]
+
+
+@functools.cache
+def _license_map() -> dict[str, tuple[str, ...]]:
+    union: dict[str, set[str]] = {}
+    for package in load_spec()[0]:
+        union.setdefault(package.dl_dir, set()).update(package.license_files)
+    return {dl_dir: tuple(sorted(files)) for dl_dir, files in union.items()}
+
+
+def license_paths(dl_dir: str) -> tuple[str, ...]:
+    """The licence files in every archive of dl_dir: LICENSE, then the
+    license_files of its packages (sources.json) in byte order."""
+    return ("LICENSE", *(f for f in _license_map().get(dl_dir, ()) if f != "LICENSE"))
 
 
 # --- archive contents -------------------------------------------------------------
@@ -109,6 +129,12 @@ def license_text(dl_dir: str) -> str:
     return (f"{dl_dir}: stand-in sources of the skiffbuild Buildroot-compatible test tree.\n"
             "Anyone may use, copy, modify and distribute these files for any purpose,\n"
             "without fee and without warranty.\n")
+
+
+def license_file_text(dl_dir: str, path: str) -> str:
+    if path == "LICENSE":
+        return license_text(dl_dir)
+    return f"{dl_dir}: {path}: stand-in licence file, same terms as LICENSE.\n"
 
 
 def readme_text(download: Download) -> str:
@@ -136,13 +162,22 @@ def makefile_text(download: Download) -> str:
             ".PHONY: all install\n")
 
 
+def members(download: Download) -> dict[str, str]:
+    """Path (below the top directory) -> text of each file of the archive. The
+    directories of licence files in subdirectories have no entry of their own
+    (tar creates them), which keeps the archives small."""
+    files = {path: license_file_text(download.dl_dir, path)
+             for path in license_paths(download.dl_dir)}
+    files["Makefile"] = makefile_text(download)
+    files["README"] = readme_text(download)
+    return files
+
+
 def tar_bytes(download: Download) -> bytes:
     top = top_dir(download.file)
-    members = {"LICENSE": license_text(download.dl_dir), "Makefile": makefile_text(download),
-               "README": readme_text(download)}
+    files = members(download)
     out = io.BytesIO()
-    entries = [(top, None)] + [(f"{top}/{name}", members[name].encode())
-                               for name in sorted(members)]
+    entries = [(top, None)] + [(f"{top}/{name}", files[name].encode()) for name in sorted(files)]
     with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for path, data in entries:
             info = tarfile.TarInfo(path)
@@ -314,9 +349,14 @@ def hash_file_text(package: Package) -> str:
         data = content(download)
         for algo in package.hash_types:
             lines.append(f"{algo}  {hashlib.new(algo, data).hexdigest()}  {download.file}")
-    lines.append("# License file, checked by legal-info only")
-    lic = hashlib.sha256(license_text(package.dl_dir).encode()).hexdigest()
-    lines.append(f"sha256  {lic}  LICENSE")
+    paths = license_paths(package.dl_dir)
+    lines.append(f"# License file{'s' if len(paths) > 1 else ''}, checked by legal-info only")
+    for path in paths:
+        texts = {members(d)[path] for d in package.downloads if d.file.endswith(ARCHIVE_SUFFIXES)}
+        if len(texts) != 1:
+            raise ValueError(f"{package.name}: {path} differs between its archives")
+        digest = hashlib.sha256(texts.pop().encode()).hexdigest()
+        lines.append(f"sha256  {digest}  {path}")
     return "\n".join(lines) + "\n"
 
 
