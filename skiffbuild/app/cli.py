@@ -265,6 +265,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--provenance", action="store_true",
                    help="print the provenance statement (in-toto v1, SLSA provenance v1) "
                    "instead")
+    p = command("legal-info", bom.cmd_legal_info, "collect the licences and sources of what "
+                "the image ships", "Bring the workspace's verified sources up to date, run "
+                "Buildroot's make legal-info from that cache only, and publish the result in "
+                "image/legal-info/: manifest.csv, every package's licence files, its source "
+                "archives and patches, the configuration, the README's warnings.",
+                ["skiffbuild legal-info pi4", "skiffbuild legal-info pi4 --offline"])
+    p.add_argument("workspace")
+    p.add_argument("--offline", action="store_true",
+                   help="never touch the network: every source must be in the cache")
     p = command("size", size.cmd_size, "where a built image's bytes go, and what grew",
                 "Report the built image's size: the disk, each partition, the root "
                 "filesystem by package (from Buildroot's packages-file-list.txt, installed "

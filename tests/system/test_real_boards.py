@@ -67,3 +67,46 @@ def test_real_check_json_has_no_findings(real_project: DoitProject) -> None:
         report = json.loads(Path(real_project.root, "workspaces", board, "config",
                                  "check.json").read_text())
         assert report == {"workspace": board, "findings": []}
+
+
+def show_info(project: DoitProject, board: str) -> dict[str, dict[str, object]]:
+    """Buildroot's own ``make show-info`` for the configured workspace."""
+    output = project.root / "workspaces" / board / "output"
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/"), "LC_ALL": "C"}
+    proc = subprocess.run(["make", "-s", "-C", str(output), "show-info"], env=env,
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_sbom_lists_what_real_buildroot_shows(real_project: DoitProject, board: str) -> None:
+    """Issue 16: the SBOM's packages are exactly show-info's, with its versions, licences
+    and CPE identifiers, and the document validates against CycloneDX 1.6."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    printed = real_project.skiffbuild("sbom", board)
+    assert printed.returncode == 0, printed.stderr
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(printed.stdout) is None
+    bom = json.loads(printed.stdout)
+    info = show_info(real_project, board)
+    packages = {c["bom-ref"]: c for c in bom["components"]
+                if any(p["name"] == "buildroot:type" for p in c.get("properties", []))}
+    assert set(packages) == set(info)
+    assert len(info) > 40
+    for key, entry in info.items():
+        component = packages[key]
+        assert component["name"] == entry.get("name", key)
+        if entry.get("virtual") or "version" not in entry:
+            continue
+        assert component.get("version") == (entry["version"] or None), key
+        assert component.get("cpe") == entry.get("cpe-id"), key
+        licences = sorted(lic["license"].get("id") or lic["license"].get("name")
+                          for lic in component.get("licenses", []))
+        if "(" not in str(entry["licenses"]):  # commas inside parentheses stay together
+            assert licences == sorted(part.strip() for part in
+                                      str(entry["licenses"]).split(",") if part.strip()), key
+    # Every patch Buildroot would apply is in the package's pedigree.
+    for key, entry in info.items():
+        patches = packages[key].get("pedigree", {}).get("patches", [])
+        assert len(patches) == len(entry.get("patches", [])), key

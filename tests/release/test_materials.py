@@ -5,7 +5,9 @@ file; and the size report of the same build."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import subprocess
 from pathlib import Path
@@ -159,3 +161,33 @@ def test_size_report_sums_match_the_root_filesystem(built: DoitProject) -> None:
     assert grew.returncode == 0, grew.stderr
     assert f"against {copy}:" in grew.stdout
     assert "  package busybox: " in grew.stdout and "(+4.00 KiB)" in grew.stdout
+
+
+def test_legal_info_is_buildroots_published_beside_the_image(built: DoitProject) -> None:
+    result = built.skiffbuild("legal-info", WS, "--offline")
+    assert result.returncode == 0, result.stderr
+    legal = _image(built) / "legal-info"
+    rows = list(csv.DictReader(io.StringIO((legal / "manifest.csv").read_text())))
+    names = {row["PACKAGE"] for row in rows}
+    assert {"busybox", "linux", "dropbear"} <= names
+    assert result.stdout.splitlines()[0].startswith(
+        f"{WS}: {len(rows)} target packages ({len(rows)} with their sources), ")
+    busybox = next(row for row in rows if row["PACKAGE"] == "busybox")
+    assert (busybox["LICENSE"], busybox["LICENSE FILES"]) == (
+        "GPL-2.0, bzip2-1.0.4", "LICENSE archival/libarchive/bz/LICENSE")
+    version = busybox["VERSION"]
+    assert (legal / "licenses" / f"busybox-{version}" / "LICENSE").is_file()
+    archive = legal / "sources" / f"busybox-{version}" / busybox["SOURCE ARCHIVE"]
+    # The saved source is the very file the SBOM lists with its verified sha256.
+    bom = json.loads((_image(built) / "sbom.cdx.json").read_text())
+    component = next(c for c in bom["components"] if c["bom-ref"] == "busybox")
+    ref = next(r for r in component["externalReferences"] if r["url"].endswith(archive.name))
+    assert ref["hashes"][0]["content"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    # Buildroot's own checksums of what it saved hold.
+    check = subprocess.run(["sha256sum", "--quiet", "-c", "legal-info.sha256"], cwd=legal,
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    # Nothing else of the image changed.
+    sums = subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=_image(built),
+                          capture_output=True, check=False)
+    assert sums.returncode == 0
