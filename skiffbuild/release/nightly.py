@@ -7,9 +7,12 @@ both builds, the differing artifacts and the explained differences, or, when a
 build failed, its first error line (the cause) with the step and the message.
 The night's evidence is copied beside it, under ``results/<night>/<ws>/``:
 the repro report, the build logs (their last 2 MiB), the failed build's
-compile log and diffoscope's reports. ``results/summary.txt`` and
+compile log, diffoscope's reports and the image's size record (``size.json``:
+``skiffbuild size <ws> --against results/<night>/<ws>`` compares a build with it).
+``results/summary.txt`` and
 ``results/index.html`` show every night kept, newest first: the page has a
-trend (each board over the nights) and one row per board per night, a
+trend (each board over the nights), the root filesystem's size over the nights
+(what grew, what is over budget), and one row per board per night, a
 ``<details>`` element that opens (without JavaScript) to the differing files
 with links to diffoscope's HTML, the cause of a failure, commit, pin,
 digests, durations and links to the logs.
@@ -97,7 +100,29 @@ def _entry(report: dict[str, Any], results: Path, night: str, ws: str) -> dict[s
         entry["failure"] = {k: error.get(k) for k in ("build", "step", "message")}
     atomic_write(keep / "report.json", json.dumps(report, indent=1) + "\n")
     links["repro report"] = (keep / "report.json").relative_to(results).as_posix()
+    sizes = _sizes(report, ws)
+    if sizes is not None:
+        # Kept whole: `skiffbuild size <ws> --against results/<night>/<ws>` compares with it.
+        atomic_write(keep / "size.json", json.dumps(sizes, indent=1) + "\n")
+        links["size record"] = (keep / "size.json").relative_to(results).as_posix()
+        rootfs = sizes.get("rootfs") or {}
+        entry["sizes"] = {
+            "disk": sizes["disk"]["bytes"], "rootfs": rootfs.get("bytes"),
+            "packages": {p["name"]: p["bytes"] for p in rootfs.get("packages", [])},
+            "over_budget": [b["item"] for b in sizes.get("budgets", []) if b.get("over")]}
     return entry
+
+
+def _sizes(report: dict[str, Any], ws: str) -> dict[str, Any] | None:
+    """Build a's image/size.json (what image:<ws> recorded), if it has one."""
+    root = report.get("builds", {}).get("a", {}).get("root")
+    if not root:
+        return None
+    try:
+        sizes = json.loads((Path(root) / "workspaces" / ws / "image" / "size.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return sizes if isinstance(sizes, dict) and isinstance(sizes.get("disk"), dict) else None
 
 
 def run_nightly(project: Project, results: Path, workspaces: list[str], repro: Repro,
@@ -237,6 +262,49 @@ def _trend(nights: list[dict[str, Any]], boards: list[str]) -> str:
             "</section>\n")
 
 
+def _mib(count: int) -> str:
+    return f"{count / (1 << 20):.2f}"
+
+
+def _size_trend(nights: list[dict[str, Any]], boards: list[str]) -> str:
+    """Each board's root filesystem (and disk) per night, with the change from the night
+    before and, in the cell's title, the packages that grew most."""
+    oldest_first = list(reversed(nights))
+    if not any("sizes" in e for n in nights for e in n["boards"].values()):
+        return ""
+    head = "".join(f"<th>{_e(n['date'][5:])}</th>" for n in oldest_first)
+    rows = []
+    for board in boards:
+        cells, before = [], None
+        for night in oldest_first:
+            sizes = (night["boards"].get(board) or {}).get("sizes")
+            if not sizes or sizes.get("rootfs") is None:
+                cells.append('<td class="missing">-</td>')
+                continue
+            text, title = f"{_mib(sizes['rootfs'])}", f"disk {_mib(sizes['disk'])} MiB"
+            if before is not None:
+                delta = sizes["rootfs"] - before["rootfs"]
+                text += f" ({'+' if delta >= 0 else ''}{_mib(delta)})" if delta else ""
+                grown = sorted(((n, b - before["packages"].get(n, 0))
+                                for n, b in sizes["packages"].items()),
+                               key=lambda g: (-g[1], g[0]))
+                grown = [(n, d) for n, d in grown if d > 0][:3]
+                if grown:
+                    title += "; grew: " + ", ".join(f"{n} +{_mib(d)} MiB" for n, d in grown)
+            over = sizes.get("over_budget") or []
+            if over:
+                title += "; OVER BUDGET: " + ", ".join(over)
+            cls = "error" if over else "size"
+            cells.append(f'<td class="{cls}" title="{_e(title)}">{_e(text)}</td>')
+            before = sizes
+        rows.append(f'<tr class="size-row" data-board="{_e(board)}"><th>{_e(board)}</th>'
+                    f'{"".join(cells)}</tr>')
+    return ('<section id="sizes"><h2>Root filesystem size, MiB (oldest to newest)</h2>\n'
+            f'<table class="sizes"><tr><th>board</th>{head}</tr>\n' + "\n".join(rows) +
+            "\n</table>\n<p>In brackets: the change from the night before; hover a cell for "
+            "the disk size and the packages that grew. Orange: over a budget.</p></section>\n")
+
+
 def _pin_text(pin: dict[str, Any] | None) -> str:
     if not pin:
         return "unknown"
@@ -330,7 +398,8 @@ def _page(nights: list[dict[str, Any]], boards: list[str]) -> str:
             "directory, umask, time zone, locale, host name and a year ahead in time) and the "
             "images compared. Open a row for the differing files, the cause of a failure, "
             "commit, pin, digests, durations and logs.</p>\n"
-            + _trend(nights, boards) + "\n".join(sections) + "\n</body></html>\n")
+            + _trend(nights, boards) + _size_trend(nights, boards) + "\n".join(sections)
+            + "\n</body></html>\n")
 
 
 def render(results: Path) -> tuple[str, str]:

@@ -244,3 +244,44 @@ def test_the_page_triages_in_headless_chromium(tmp_path: Path) -> None:
         for link in row.all("a"):
             assert (results / link.attrs["href"]).is_file(), link.attrs["href"]
     assert rows["2026-11-19-pi4"].all("summary")[0].text() == "pi4 identical (a 41s, b 1m15s)"
+
+
+def test_sizes_are_kept_each_night_and_their_trend_shown(tmp_path: Path) -> None:
+    """Issue 16: each night keeps build a's size record; the page shows the root
+    filesystem's size per night, the change, what grew, and a budget exceeded."""
+    project = Project(tmp_path)
+    results = tmp_path / "results"
+    mib = 1 << 20
+    nights = (("2026-11-19", 10 * mib, 2 * mib, False), ("2026-11-20", 10 * mib + mib // 2,
+                                                         2 * mib + mib // 2, True))
+    for date, rootfs, busybox, over in nights:
+        inner = fake_repro({"pi4": "identical"}, tmp_path / "logs" / date)
+        root = tmp_path / "builds" / date
+
+        def repro(project: Project, ws: str, echo=print, inner=inner, root=root,
+                  rootfs=rootfs, busybox=busybox, over=over):
+            same, report = inner(project, ws, echo)
+            report["builds"]["a"]["root"] = str(root)
+            image = root / "workspaces" / ws / "image"
+            image.mkdir(parents=True, exist_ok=True)
+            (image / "size.json").write_text(json.dumps({
+                "disk": {"file": f"{ws}.img", "bytes": 64 * mib},
+                "partitions": [], "budgets": [{"item": "rootfs", "over": over}],
+                "rootfs": {"bytes": rootfs, "packages": [
+                    {"name": "busybox", "files": 2, "bytes": busybox},
+                    {"name": "linux", "files": 9, "bytes": rootfs - busybox}]}}))
+            return same, report
+
+        run_nightly(project, results, ["pi4"], repro, date=date, echo=lambda _: None)
+    record = json.loads((results / "2026-11-20.json").read_text())["boards"]["pi4"]
+    assert record["sizes"] == {"disk": 64 * mib, "rootfs": 10 * mib + mib // 2,
+                               "packages": {"busybox": 2 * mib + mib // 2, "linux": 8 * mib},
+                               "over_budget": ["rootfs"]}
+    assert record["links"]["size record"] == "2026-11-20/pi4/size.json"
+    kept = json.loads((results / "2026-11-20/pi4/size.json").read_text())
+    assert kept["rootfs"]["bytes"] == 10 * mib + mib // 2
+    page = (results / "index.html").read_text()
+    row = page.split('<tr class="size-row" data-board="pi4">')[1].split("</tr>")[0]
+    assert row == ('<th>pi4</th><td class="size" title="disk 64.00 MiB">10.00</td>'
+                   '<td class="error" title="disk 64.00 MiB; grew: busybox +0.50 MiB; '
+                   'OVER BUDGET: rootfs">10.50 (+0.50)</td>')
