@@ -46,7 +46,7 @@ from skiffbuild.core.fsutil import (
 )
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import capture, minimal_environment, run, tail
-from skiffbuild.image import budgets, sizes
+from skiffbuild.image import budgets
 from skiffbuild.model.model import IMAGE_EXTENSION, Partition
 from skiffbuild.model.plan import Workspace
 
@@ -402,7 +402,8 @@ def assemble(ws: Workspace, project: Project, echo: Callable[[str], None],
     asm = _Assembler(ws, project, int(compiled["source_date_epoch"]), echo, jobs)
     try:
         built, disk = _build(asm)
-        report = _budget(asm, built, disk)
+        # Before anything is published: an image over budget never replaces the last one.
+        report = budgets.check_images(asm.ws, built, disk, asm.tmp / "stage", asm.echo)
         return _publish(asm, built, disk, compiled, report)
     except (OSError, BuildError) as exc:
         if _disk_full(exc, asm.log, asm.work):
@@ -430,23 +431,6 @@ def _build(asm: _Assembler) -> tuple[list[tuple[Partition, Path]], Path]:
     disk = asm.tmp / f"{ws.name}.img"
     asm.disk(built, disk)
     return built, disk
-
-
-def _budget(asm: _Assembler, built: list[tuple[Partition, Path]], disk: Path
-            ) -> dict[str, Any]:
-    """Check the board's budgets on the new images, before anything is published; the
-    sizes image:<ws> records (image/size.json)."""
-    ws = asm.ws
-    overlays = [(la.name, la.root_overlay) for la in ws.chain if la.root_overlay]
-    stages = {part.name: asm.tmp / "stage" / part.name for part, _image in built
-              if (asm.tmp / "stage" / part.name).is_dir()}
-    measured = budgets.measure(ws.board, ws.paths.output, disk,
-                               {part.name: image for part, image in built}, stages, overlays)
-    budgets.check(ws.name, measured)
-    if measured:
-        asm.echo(f"image:{ws.name}: within budget\n{budgets.table(measured)}")
-    return sizes.image_report(ws.paths.output, disk, built, overlays,
-                              [m.row() for m in measured])
 
 
 def _publish(asm: _Assembler, built: list[tuple[Partition, Path]], disk: Path,

@@ -14,8 +14,9 @@ from pathlib import Path
 from skiffbuild.core.errors import BuildError
 from skiffbuild.image import sizes
 from skiffbuild.model.model import Board, Budget, Partition
+from skiffbuild.model.plan import Workspace
 
-__all__ = ["Measured", "check", "format_size", "measure", "table"]
+__all__ = ["Measured", "check", "check_images", "format_size", "measure", "table"]
 
 _CONTRIBUTORS = 5
 
@@ -137,6 +138,22 @@ def table(measured: Sequence[Measured]) -> str:
             lines.append(f"largest in {m.budget.label}: " + ", ".join(
                 f"{name} {format_size(size)}" for name, size in m.contributors))
     return "\n".join(lines)
+
+
+def check_images(ws: Workspace, built: Sequence[tuple[Partition, Path]], disk: Path,
+                 stages: Path, echo: Callable[[str], None]) -> dict[str, object]:
+    """image:<ws>'s check of the images it has just built (``stages``: the directory
+    of the files staged per partition); the sizes it records (image/size.json)."""
+    overlays = [(la.name, la.root_overlay) for la in ws.chain if la.root_overlay]
+    staged = {part.name: stages / part.name for part, _image in built
+              if (stages / part.name).is_dir()}
+    measured = measure(ws.board, ws.paths.output, disk,
+                       {part.name: image for part, image in built}, staged, overlays)
+    check(ws.name, measured)
+    if measured:
+        echo(f"image:{ws.name}: within budget\n{table(measured)}")
+    return sizes.image_report(ws.paths.output, disk, built, overlays,
+                              [m.row() for m in measured])
 
 
 def check(ws_name: str, measured: Sequence[Measured]) -> None:
