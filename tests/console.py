@@ -92,6 +92,13 @@ class ConsoleSession:
         self.expect("# ", timeout)
         return out.replace("\r\n", "\n"), int(status)
 
+    def kill(self) -> None:
+        """Stop qemu at once: a guest with no shell to power it off (a boot loader)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._reader.join(timeout=10)
+
     def close(self) -> None:
         if self._proc.poll() is None:
             try:

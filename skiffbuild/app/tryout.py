@@ -44,6 +44,7 @@ from skiffbuild.core.runner import call, query
 from skiffbuild.core.settings import ENV_LAYER_PATH, ENV_MIRRORS, ENV_PRIMARY_SITE, ENV_PROJECT
 from skiffbuild.image.boot import boot_disk
 from skiffbuild.model.manifest import load_board, load_pin
+from skiffbuild.model.plan import load_plan
 
 __all__ = ["BOOT_COMPLETE", "CONTINUE_HEADER", "prepare_tryout", "run_tryout"]
 
@@ -112,6 +113,18 @@ def _board(tryout: Project, ws: str) -> tuple[str | None, str]:
     return (board.architecture, board.description) if board is not None else (None, ws)
 
 
+def _run_command(tryout: Project, ws: str) -> str:
+    """The layer command that boots the workspace's image: the last ``run`` command of its
+    chain (virt/qemu/run for qemu-x86_64, virt/lean/run for qemu-x86_64-lean)."""
+    try:
+        chain = load_plan(tryout, [ws]).workspaces[ws].chain
+    except SkiffError:
+        return "virt/qemu/run"
+    runs = [f"{layer.name}/run" for layer in chain
+            if any(command.name == "run" for command in layer.commands)]
+    return runs[-1] if runs else "virt/qemu/run"
+
+
 def run_tryout(project: Project, workspaces: list[str], tasks: list[str] | None) -> int:
     tasks = tasks or ["image"]
     dest = project.cache / "tryout"
@@ -170,7 +183,8 @@ def _continue_block(project: Project, tryout: Path, extra: dict[str, str],
     lines.append("doit " + " ".join(f"{task}:{ws}" for ws in workspaces for task in tasks))
     for ws in workspaces:
         if _board(Project(tryout), ws)[0] == _BOOTABLE:
-            lines.append(f"skiffbuild run {q(ws)} virt/qemu/run   # boots, then powers off "
+            lines.append(f"skiffbuild run {q(ws)} {_run_command(Project(tryout), ws)}   "
+                         "# boots, then powers off "
                          "(remove overrides/hooks/post-image.sh and rerun doit for a shell)")
     lines.append(f"# back to your project: cd {q(str(project.root))}; "
                  f"unset {' '.join(sorted(extra))}")

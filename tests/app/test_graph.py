@@ -224,4 +224,5 @@ def test_help_and_completion(project: DoitProject, capsys: pytest.CaptureFixture
               f"COMP_CWORD={len(words) - 1}\n_skiffbuild\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n")
     completed = subprocess.run(["bash", "-c", runner], capture_output=True, text=True,
                                check=True, cwd=project.root, env=project.env)
-    assert completed.stdout.split() == ["pi4", "qemu-x86_64", "qemu-x86_64-ab"]
+    assert completed.stdout.split() == ["pi4", "qemu-x86_64", "qemu-x86_64-ab",
+                                        "qemu-x86_64-lean"]

@@ -122,7 +122,8 @@ def test_the_commands_list_and_check_the_good_workspaces(broken_project: DoitPro
         "doit config:uses-bad shows every problem"]
     boards = broken_project.skiffbuild("boards", "--names")
     assert boards.returncode == 0
-    assert boards.stdout.split() == ["pi4", "qemu-x86_64", "qemu-x86_64-ab"]
+    assert boards.stdout.split() == ["pi4", "qemu-x86_64", "qemu-x86_64-ab",
+                                     "qemu-x86_64-lean"]
     assert boards.stderr.splitlines() == warnings
     layers = broken_project.skiffbuild("layers")
     assert layers.returncode == 0 and "virt/qemu" in layers.stdout
@@ -134,7 +135,8 @@ def test_the_commands_list_and_check_the_good_workspaces(broken_project: DoitPro
     assert lines[-2:] == ["typo: not checked, its manifests have problems",
                           "uses-bad: not checked, its manifests have problems"]
     assert [line.split(":")[0] for line in lines[:-2]] == ["pi4", "qemu-x86_64",
-                                                          "qemu-x86_64-ab"]
+                                                          "qemu-x86_64-ab",
+                                                          "qemu-x86_64-lean"]
     assert ("error: 1 problem found:\n  manifests/boards/typo.yaml:4: layer: unknown key "
             "'layer' (did you mean 'layers'?)") in check.stderr
     assert "Traceback" not in check.stderr

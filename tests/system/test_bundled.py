@@ -31,7 +31,7 @@ TREE = find_testtree()
 
 LAYER_KEYS = {"format", "description", "dependencies", "unlisted", "cflags", "hooks", "commands"}
 BOARD_KEYS = {"format", "description", "architecture", "buildroot", "layers", "fragments", "image",
-              "update"}
+              "update", "budget"}
 ARCHITECTURES = {"aarch64", "arm", "x86_64", "riscv64", "i686"}
 FILESYSTEMS = {"vfat", "ext4", "squashfs", "raw"}
 FRAGMENT_DIRS = {"buildroot": "BR2_", "kernel": "CONFIG_", "uboot": "CONFIG_", "busybox": "CONFIG_"}
@@ -58,7 +58,7 @@ RESERVED = set(ORCHESTRATOR) | {sym for sym, _ in ORCHESTRATOR_BY_DIR.values()} 
     "BR2_EXTERNAL", "BR2_DEFCONFIG"}
 
 CONFIGURATIONS = [("pi4", ()), ("qemu-x86_64", ()), ("pi4", ("skiff/core",)),
-                  ("qemu-x86_64", ("skiff/core",))]
+                  ("qemu-x86_64", ("skiff/core",)), ("qemu-x86_64-lean", ())]
 
 ASSIGN = re.compile(r"^([A-Za-z0-9_]+)=(.*)$")
 UNSET = re.compile(r"^# ([A-Za-z0-9_]+) is not set$")
@@ -210,8 +210,9 @@ def test_board_manifest(name: str) -> None:
             assert part.get("image"), f"{name}: raw partition {part['name']} needs an image"
         elif part["filesystem"] in ("vfat", "ext4"):
             assert re.fullmatch(r"[0-9]+[KMG]?", str(part["size"]))
-    assert any(p.get("label") == "persist" and p["filesystem"] == "ext4"
-               for p in image["partitions"]), "skiff/base mounts LABEL=persist"
+    if "skiff/base" in chain(list(data["layers"])):
+        assert any(p.get("label") == "persist" and p["filesystem"] == "ext4"
+                   for p in image["partitions"]), "skiff/base mounts LABEL=persist"
 
 
 def test_buildroot_pin() -> None:
@@ -286,9 +287,12 @@ def test_hooks_provide_the_files_the_boards_expect() -> None:
             if source in producers:
                 sym, val = producers[source]
                 assert requests.get(sym) == val, f"{name}: {source} needs {sym}={val}"
-            else:  # copied by a post-image hook from the layer's resources/
+            else:  # copied from the layer's resources/ or made by a post-image hook
                 assert any(list((LAYERS / la / "resources").rglob(source))
-                           for la in layers if (LAYERS / la / "resources").is_dir()), \
+                           for la in layers if (LAYERS / la / "resources").is_dir()) or \
+                    any(f'"$images/{source}"' in (LAYERS / la / hook).read_text()
+                        for la in layers
+                        for hook in (layer_meta(la).get("hooks") or {}).get("post_image", [])), \
                     f"{name}: nothing provides {source}"
 
 
@@ -300,7 +304,8 @@ def test_hooks_provide_the_files_the_boards_expect() -> None:
 def test_every_request_takes_effect(board_name: str, extra: tuple[str, ...], tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     layers = chain([*board(board_name)["layers"], *extra])
-    assert layers[0] == "skiff/base"
+    lean = board_name == "qemu-x86_64-lean"  # its own chain, without skiff/base
+    assert layers[0] == ("virt/lean" if lean else "skiff/base")
     kconf = resolve(layers, tmp_path, monkeypatch)
     final: dict[str, tuple[str, str]] = {}
     for sym, value, where in merged_requests(layers):
@@ -316,9 +321,13 @@ def test_every_request_takes_effect(board_name: str, extra: tuple[str, ...], tmp
     problems += [w for w in kconf.warnings if not any(b in w for b in benign)]
     assert not problems, "\n".join(problems)
     # The settings that make the design work, spelled out.
-    for sym, value in [("BR2_INIT_SYSTEMD", "y"), ("BR2_PACKAGE_SYSTEMD", "y"),
-                       ("BR2_TOOLCHAIN_BUILDROOT_GLIBC", "y"), ("BR2_PACKAGE_DROPBEAR", "y"),
-                       ("BR2_TARGET_GENERIC_REMOUNT_ROOTFS_RW", "n"),
+    design = [("BR2_INIT_BUSYBOX", "y"), ("BR2_PACKAGE_SYSTEMD", "n"),
+              ("BR2_TOOLCHAIN_BUILDROOT_MUSL", "y"), ("BR2_PACKAGE_DROPBEAR", "n"),
+              ("BR2_TARGET_ROOTFS_SQUASHFS", "y"), ("BR2_TARGET_ROOTFS_CPIO", "n"),
+              ("BR2_TARGET_ROOTFS_TAR", "n")] if lean else [
+        ("BR2_INIT_SYSTEMD", "y"), ("BR2_PACKAGE_SYSTEMD", "y"),
+        ("BR2_TOOLCHAIN_BUILDROOT_GLIBC", "y"), ("BR2_PACKAGE_DROPBEAR", "y")]
+    for sym, value in [*design, ("BR2_TARGET_GENERIC_REMOUNT_ROOTFS_RW", "n"),
                        ("BR2_LINUX_KERNEL", "y")]:
         assert kconf.syms[sym].str_value == value, sym
     if "skiff/core" in layers:
