@@ -55,10 +55,10 @@ from skiffbuild.core.settings import Settings, process_settings
 from skiffbuild.engine.budget import CpuBudget
 from skiffbuild.engine.checker import ContentChecker
 from skiffbuild.engine.progress import ReportedFailure, board, reporter_for
-from skiffbuild.image.assemble import PublishedIntact, assemble
+from skiffbuild.image.assemble import assemble
+from skiffbuild.image.published import PROVENANCE_FILE, SBOM_FILE, PublishedIntact
 from skiffbuild.model.model import BuildrootPin
 from skiffbuild.model.plan import Plan, Workspace, load_plan
-from skiffbuild.release.materials import PROVENANCE_FILE, SBOM_FILE
 from skiffbuild.release.update import INFO_FILE, BundleIntact, build_update, slot_source
 from skiffbuild.sources.download import (
     ConsoleReporter,

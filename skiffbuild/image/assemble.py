@@ -42,15 +42,15 @@ from skiffbuild.core.fsutil import (
     digest_files,
     durable_replace,
     sha256_file,
-    stat_key,
 )
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import capture, minimal_environment, run, tail
 from skiffbuild.image import budgets
+from skiffbuild.image.published import RECORDS
 from skiffbuild.model.model import IMAGE_EXTENSION, Partition
 from skiffbuild.model.plan import Workspace
 
-__all__ = ["PublishedIntact", "assemble", "layer_digests", "read_sums", "tool_versions"]
+__all__ = ["assemble", "layer_digests", "tool_versions"]
 
 _MIB = 1 << 20
 _NAMESPACE = uuid.UUID("6f4c2b1e-59a7-4c1e-9d55-736b69666662")
@@ -433,11 +433,25 @@ def _build(asm: _Assembler) -> tuple[list[tuple[Partition, Path]], Path]:
     return built, disk
 
 
+def _stale_legal_info(asm: _Assembler) -> None:
+    """``skiffbuild legal-info`` publishes beside the image; made for another
+    configuration (Buildroot keeps a copy of it, ``buildroot.config``), it goes."""
+    legal = asm.work / "legal-info"
+    made_for = legal / "buildroot.config"
+    if made_for.is_file() and (not asm.ws.paths.dotconfig.is_file() or
+                               made_for.read_bytes() != asm.ws.paths.dotconfig.read_bytes()):
+        shutil.rmtree(legal)
+        asm.echo(f"image:{asm.ws.name}: removed image/legal-info, made for another "
+                 f"configuration (run: skiffbuild legal-info {asm.ws.name})")
+
+
 def _publish(asm: _Assembler, built: list[tuple[Partition, Path]], disk: Path,
              compiled: dict[str, Any], report: dict[str, Any]) -> Path:
     """Rename the new files into place; SHA256SUMS goes first and comes back last."""
-    for marker in (asm.ws.paths.sums.name, "build-info.json"):
+    # The records of the previous image go first: none may describe the new one.
+    for marker in (asm.ws.paths.sums.name, "build-info.json", "size.json", *RECORDS):
         (asm.work / marker).unlink(missing_ok=True)
+    _stale_legal_info(asm)
     final_parts = asm.work / "partitions"
     final_parts.mkdir(parents=True, exist_ok=True)
     names = {image.name for _part, image in built}
@@ -534,61 +548,3 @@ def layer_digests(ws: Workspace) -> list[dict[str, str]]:
     return [{"name": la.name, "digest": digest_files(
                 sorted(p for p in la.path.rglob("*") if p.is_file()), la.path)}
             for la in ws.chain]
-
-
-def read_sums(sums: Path) -> list[tuple[str, str]]:
-    """(sha256, name relative to the directory) of each line of a ``SHA256SUMS``;
-    ValueError for a line that is not ``<64 hex>  <name>`` or a name leaving it."""
-    entries = []
-    for line in sums.read_text().splitlines():
-        if not line.strip():
-            continue
-        digest, sep, name = line.partition("  ")
-        if not sep or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest) \
-                or not name or name.startswith("/") or ".." in Path(name).parts:
-            raise ValueError(f"{sums}: not a SHA256SUMS line: {line!r}")
-        entries.append((digest, name))
-    return entries
-
-
-class PublishedIntact:
-    """image:<ws>'s up-to-date check: every file its ``SHA256SUMS`` lists still has that
-    content. Cheap first, like ``ContentChecker``: a file whose identity (``stat_key``)
-    is the one recorded after the last build is not read; any other is hashed. A
-    missing, unreadable or malformed ``SHA256SUMS`` means not up to date."""
-
-    KEY = "_published"
-
-    def __init__(self, sums: Path) -> None:
-        self.sums = sums
-
-    def configure_task(self, task: Any) -> None:
-        task.value_savers.append(lambda: {self.KEY: self.identities()})
-
-    def identities(self) -> dict[str, list[int]]:
-        """``stat_key`` of SHA256SUMS and of every file it lists (after a build)."""
-        try:
-            found = {self.sums.name: stat_key(os.stat(self.sums))}
-            for _digest, name in read_sums(self.sums):
-                found[name] = stat_key(os.stat(self.sums.parent / name))
-        except (OSError, ValueError):
-            return {}
-        return found
-
-    def __call__(self, task: Any, values: dict[str, Any]) -> bool:
-        saved = values.get(self.KEY) or {}
-        try:
-            # SHA256SUMS itself changed: every file is checked against the new text.
-            trust = saved.get(self.sums.name) == stat_key(os.stat(self.sums))
-            for digest, name in read_sums(self.sums):
-                path = self.sums.parent / name
-                if trust and saved.get(name) == stat_key(os.stat(path)):
-                    continue
-                if sha256_file(path) != digest:
-                    return False
-        except (OSError, ValueError):
-            return False
-        return True
-
-    def __repr__(self) -> str:
-        return f"the files listed in {self.sums} match it"

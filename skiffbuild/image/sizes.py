@@ -17,18 +17,17 @@ the memory its image spans; an initramfs takes its unpacked size in the kernel's
 
 from __future__ import annotations
 
-import gzip
 import lzma
 import os
 import stat
 import struct
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
 
 from skiffbuild.core.errors import SkiffError
+from skiffbuild.image.initramfs import InitramfsError, unpacked_size
 from skiffbuild.model.model import Partition
 
 __all__ = ["UNKNOWN", "PackageUse", "RamUse", "compressed_size", "file_owners", "image_report",
@@ -136,86 +135,39 @@ def compressed_size(path: Path, method: str | None) -> int:
 
 # -- memory at boot ------------------------------------------------------------------
 
-_BZIMAGE_MAGIC = (0x202, b"HdrS")
-_ARM64_MAGIC = (0x38, b"ARM\x64")
-_CPIO_MAGICS = (b"070701", b"070702")
-
-
 def ram_use(path: Path) -> RamUse:
     """The memory ``path`` takes at boot; a SkiffError naming the file when it is neither
     a kernel nor an initramfs skiffbuild can read."""
     with open(path, "rb") as f:
         head = f.read(0x270)
-    if head[_BZIMAGE_MAGIC[0]:_BZIMAGE_MAGIC[0] + 4] == _BZIMAGE_MAGIC[1]:
-        version = struct.unpack_from("<H", head, 0x206)[0]
-        if version < 0x020A:
-            raise SkiffError(f"{path.name}: boot protocol {version >> 8}.{version & 0xff} "
-                             "has no init_size (2.10 and later)")
-        init_size = struct.unpack_from("<I", head, 0x260)[0]
-        return RamUse(path.name, "kernel", init_size, "x86 boot header init_size")
-    if head[_ARM64_MAGIC[0]:_ARM64_MAGIC[0] + 4] == _ARM64_MAGIC[1]:
-        image_size = struct.unpack_from("<Q", head, 0x10)[0]
-        if image_size:
-            return RamUse(path.name, "kernel", image_size, "arm64 header image_size")
-        return RamUse(path.name, "kernel", path.stat().st_size, "arm64 file size")
-    opener = _initramfs_opener(head)
-    if opener is None:
-        raise SkiffError(f"{path.name} is neither a kernel (x86 bzImage, arm64 Image) nor an "
-                         "initramfs (cpio: plain, gzip or xz)",
-                         hint="a ram: budget names a kernel or an initramfs of Buildroot's "
-                              "images directory")
-    with opener(path) as stream:
+        if head[0x202:0x206] == b"HdrS":
+            if len(head) < 0x264:
+                raise SkiffError(f"{path.name}: an x86 boot header cut short "
+                                 f"({len(head)} bytes)")
+            version = struct.unpack_from("<H", head, 0x206)[0]
+            if version < 0x020A:
+                raise SkiffError(f"{path.name}: boot protocol {version >> 8}."
+                                 f"{version & 0xff} has no init_size (2.10 and later)")
+            init_size = struct.unpack_from("<I", head, 0x260)[0]
+            return RamUse(path.name, "kernel", init_size, "x86 boot header init_size")
+        if head[0x38:0x3C] == b"ARM\x64":
+            image_size = struct.unpack_from("<Q", head, 0x10)[0]
+            if image_size:
+                return RamUse(path.name, "kernel", image_size, "arm64 header image_size")
+            return RamUse(path.name, "kernel", path.stat().st_size, "arm64 file size")
+        if head[:6] not in (b"070701", b"070702") and head[:2] != b"\x1f\x8b" \
+                and head[:6] != b"\xfd7zXZ\x00":
+            raise SkiffError(f"{path.name} is neither a kernel (x86 bzImage, arm64 Image) nor "
+                             "an initramfs (cpio: plain, gzip or xz)",
+                             hint="a ram: budget names a kernel or an initramfs of Buildroot's "
+                                  "images directory")
+        f.seek(0)
         try:
-            unpacked = sum(size for _name, size in _cpio_entries(stream))
-        except (OSError, EOFError, lzma.LZMAError, zlib.error, ValueError) as exc:
-            raise SkiffError(f"{path.name}: not a readable cpio archive ({exc})") from None
+            unpacked = unpacked_size(f)
+        except InitramfsError as exc:
+            raise SkiffError(f"{path.name}: not an initramfs skiffbuild can read: {exc}") \
+                from None
     return RamUse(path.name, "initramfs", unpacked, "unpacked cpio")
-
-
-def _initramfs_opener(head: bytes) -> Callable[[Path], IO[bytes]] | None:
-    if head[:2] == b"\x1f\x8b":
-        return lambda p: cast(IO[bytes], gzip.open(p, "rb"))
-    if head[:6] == b"\xfd7zXZ\x00":
-        return lambda p: lzma.open(p, "rb")
-    if head[:6] in _CPIO_MAGICS:
-        return lambda p: open(p, "rb")
-    return None
-
-
-def _cpio_entries(stream: IO[bytes]) -> Iterable[tuple[str, int]]:
-    """Name and data size of each entry of a newc cpio archive, up to its trailer. An
-    initramfs may be several archives one after another (the kernel unpacks them all),
-    with zero padding between them."""
-    while True:
-        magic = stream.read(6)
-        while magic[:1] == b"\x00":  # padding between concatenated archives
-            magic = magic[1:] + stream.read(1)
-            if not magic:
-                return
-        if not magic:
-            return
-        if magic not in _CPIO_MAGICS:
-            raise ValueError(f"bad cpio magic {magic!r}")
-        header = stream.read(104)
-        if len(header) != 104:
-            raise ValueError("truncated cpio header")
-        fields = [int(header[i:i + 8], 16) for i in range(0, 104, 8)]
-        filesize, namesize = fields[6], fields[11]
-        name = stream.read(namesize)[:-1].decode(errors="replace")
-        _skip(stream, (-(110 + namesize)) % 4)
-        if name == "TRAILER!!!":
-            _skip(stream, 0)
-            continue
-        _skip(stream, filesize + (-filesize) % 4)
-        yield name, filesize
-
-
-def _skip(stream: IO[bytes], count: int) -> None:
-    while count > 0:
-        chunk = stream.read(min(count, 1 << 20))
-        if not chunk:
-            raise ValueError("truncated cpio archive")
-        count -= len(chunk)
 
 
 # -- the record image:<ws> keeps -----------------------------------------------------

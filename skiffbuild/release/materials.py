@@ -18,10 +18,12 @@ from typing import Any
 
 from skiffbuild.buildroot import checkout
 from skiffbuild.buildroot.compile import source_date_epoch
-from skiffbuild.buildroot.showinfo import query_show_info, workspace_sources
+from skiffbuild.buildroot.overrides import tree_digest
+from skiffbuild.buildroot.showinfo import query_overrides, query_show_info, workspace_sources
 from skiffbuild.core.fsutil import atomic_write, sha256_file
 from skiffbuild.core.project import Project
-from skiffbuild.image.assemble import layer_digests, read_sums
+from skiffbuild.image.assemble import layer_digests
+from skiffbuild.image.published import PROVENANCE_FILE, SBOM_FILE, read_sums
 from skiffbuild.model.plan import Workspace
 from skiffbuild.release.sbom import SbomInputs
 from skiffbuild.release.update import image_facts
@@ -78,8 +80,14 @@ def gather(ws: Workspace, project: Project) -> SbomInputs:
     if ws.paths.sums.is_file():
         sums = {name: digest for digest, name in read_sums(ws.paths.sums)}
     lock = lock_path(project)
-    overrides = {pkg: {"digest": str(tree_.get("digest", ""))} if isinstance(tree_, dict)
-                 else {"digest": ""} for pkg, tree_ in (compiled.get("overrides") or {}).items()}
+    # Packages built from a local tree, as Buildroot says: the digest of the tree the
+    # build used (compile.json), else of the tree as it is now.
+    built_trees = compiled.get("overrides") or {}
+    overrides = {}
+    for pkg, tree_dir in sorted(query_overrides(ws, project).items()):
+        recorded = built_trees.get(pkg)
+        digest = recorded.get("sha256") if isinstance(recorded, dict) else None
+        overrides[pkg] = {"digest": str(digest or tree_digest(Path(tree_dir)))}
     return SbomInputs(
         workspace=ws.name,
         show_info=query_show_info(ws, project),
@@ -99,10 +107,6 @@ def gather(ws: Workspace, project: Project) -> SbomInputs:
         else None,
         image=sums,
     )
-
-
-SBOM_FILE = "sbom.cdx.json"
-PROVENANCE_FILE = "provenance.intoto.json"
 
 
 def write_records(ws: Workspace, project: Project) -> tuple[Path, Path]:

@@ -38,9 +38,9 @@ from skiffbuild.core.fsutil import atomic_write, sha256_file
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import call, capture, git, query, quote, tail
 from skiffbuild.core.settings import ENV_PROJECT
-from skiffbuild.image.assemble import read_sums
 from skiffbuild.image.fsinspect import compare, filesystem_of, list_image
-from skiffbuild.release.materials import PROVENANCE_FILE, SBOM_FILE
+from skiffbuild.image.published import PROVENANCE_FILE, SBOM_FILE, read_sums
+from skiffbuild.sources.lockfile import lock_path
 
 __all__ = ["VARIANTS", "ReproError", "first_error", "sums_of", "repro"]
 
@@ -105,6 +105,9 @@ def _copy_project(project: Project, dest: Path) -> Project:
     # then also sees its layers under a different path.
     for name in ("layers", "buildroot", "overrides", "manifests", "dodo.py"):
         _copy(project.root / name, dest / name)
+    # The lock too: each build checks its sources against it, as the project's own build
+    # does, and its SBOM names the same lock.
+    _copy(lock_path(project), lock_path(Project(dest)))
     # Shared, content-verified caches: no network and no re-download.
     _link(project.cache / "git", dest / "cache" / "git")
     _link(project.dl_dir, dest / "cache" / "dl")

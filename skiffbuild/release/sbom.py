@@ -122,6 +122,16 @@ def _patches(paths: Iterable[str], inputs: SbomInputs) -> list[Any]:
     return patches
 
 
+def _download_url(download: Mapping[str, Any]) -> str:
+    """Where a file comes from: its first site that is not on this machine (a ``file`` or
+    ``local`` site is a path here, which the document must not name), else its name."""
+    for uri in download.get("uris", []):
+        backend, plus, base = str(uri).partition("+")
+        if plus and backend.split("|")[0] not in ("file", "local"):
+            return f"{base.rstrip('/')}/{download['source']}"
+    return str(download["source"])
+
+
 def _package(key: str, entry: Mapping[str, Any], sources: dict[tuple[str, str], dict[str, Any]],
              inputs: SbomInputs) -> Any:
     from cyclonedx.model import (
@@ -139,11 +149,12 @@ def _package(key: str, entry: Mapping[str, Any], sources: dict[tuple[str, str], 
     props = [Property(name="buildroot:type", value=str(entry.get("type", ""))),
              Property(name="buildroot:virtual", value=str(virtual).lower())]
     refs, purl = [], None
-    for download in entry.get("downloads", []) if not virtual else []:
+    # A package built from a local tree downloads nothing (its tree's digest is below).
+    downloads = [] if virtual or key in inputs.overrides else entry.get("downloads", [])
+    for download in downloads:
         row = sources.get((entry.get("dl_dir", ""), download["source"]))
         sha = _sha256_of(row) if row else None
-        uris = [u.split("+", 1)[1] for u in download.get("uris", []) if "+" in u]
-        url = f"{uris[0].rstrip('/')}/{download['source']}" if uris else download["source"]
+        url = _download_url(download)
         refs.append(ExternalReference(
             type=ExternalReferenceType.SOURCE_DISTRIBUTION, url=XsUri(url),
             comment=f"{entry.get('dl_dir', '')}/{download['source']}",
@@ -191,7 +202,7 @@ def _document(inputs: SbomInputs, serial: uuid.UUID) -> str:
     packages = {key: _package(key, info[key], sources, inputs) for key in sorted(info)}
     br = inputs.buildroot
     buildroot = Component(
-        bom_ref="buildroot", type=ComponentType.FRAMEWORK, name="buildroot",
+        bom_ref="pin:buildroot", type=ComponentType.FRAMEWORK, name="buildroot",
         version=br.get("tag") or br["commit"][:12],
         external_references=[ExternalReference(type=ExternalReferenceType.VCS,
                                                url=XsUri(br["url"]))],

@@ -53,7 +53,7 @@ from skiffbuild.core.fsutil import atomic_write, durable_replace, locked, sha256
 from skiffbuild.core.project import Project
 from skiffbuild.core.runner import child_environment, query, run
 from skiffbuild.core.updatekeys import DEV_MARK, Keys, development_keys
-from skiffbuild.image.assemble import PublishedIntact
+from skiffbuild.image.published import PublishedIntact
 from skiffbuild.model.manifest import PARTITION_PREFIX
 from skiffbuild.model.model import ImageLayout, Layer, UpdateSpec
 from skiffbuild.model.plan import Workspace

@@ -12,7 +12,7 @@ import pytest
 from projectfiles import board_yaml, layer_yaml, write_project
 
 from skiffbuild.image import assemble
-from skiffbuild.image.assemble import PublishedIntact
+from skiffbuild.image.published import PublishedIntact
 
 
 class Task:

@@ -81,8 +81,8 @@ def test_sbom_is_valid_cyclonedx_with_every_package(built: DoitProject) -> None:
         datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
     refs = {c["bom-ref"] for c in bom["components"]}
     assert {f"layer:{la['name']}" for la in info_json["layers"]} <= refs
-    assert "buildroot" in refs
-    buildroot = next(c for c in bom["components"] if c["bom-ref"] == "buildroot")
+    assert "pin:buildroot" in refs
+    buildroot = next(c for c in bom["components"] if c["bom-ref"] == "pin:buildroot")
     assert buildroot["pedigree"]["commits"] == [{"uid": info_json["buildroot"]["commit"]}]
     # No path of this machine leaks into the document.
     assert str(built.root) not in text
