@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from skiffbuild.app.common import configured, project_of, run_doit
+from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.core.settings import Settings
 from skiffbuild.model.plan import load_plan
@@ -28,7 +29,10 @@ def cmd_sbom(args: argparse.Namespace, settings: Settings) -> int:
         text = statement(inputs, {**(inputs.image or {}),
                                   "sbom.cdx.json": hashlib.sha256(text.encode()).hexdigest()})
     if args.output:
-        atomic_write(args.output, text)
+        try:
+            atomic_write(args.output, text)
+        except OSError as exc:
+            raise SkiffError(f"cannot write {args.output}: {exc.strerror}") from None
     else:
         sys.stdout.write(text)
     return 0

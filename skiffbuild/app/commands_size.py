@@ -36,26 +36,63 @@ def _read(path: Path) -> dict[str, Any]:
                          "doit image:<ws> records its sizes there") from None
     except (OSError, ValueError) as exc:
         raise SkiffError(f"{path}: not a size record ({exc})") from None
-    if not isinstance(data, dict) or "disk" not in data:
-        raise SkiffError(f"{path}: not a size record (no 'disk')")
+    if not _is_record(data):
+        raise SkiffError(f"{path}: not a size record (image:<ws> writes one as "
+                         "image/size.json)")
     return data
 
 
+def _is_record(data: Any) -> bool:
+    """The shape of image/size.json, as far as this command reads it."""
+    def sized(item: Any, *keys: str) -> bool:
+        return isinstance(item, dict) and all(isinstance(item.get(k), int) for k in keys)
+
+    if not isinstance(data, dict) or not sized(data.get("disk"), "bytes"):
+        return False
+    parts = data.get("partitions", [])
+    if not isinstance(parts, list) or not all(sized(p, "image_bytes") and
+                                              isinstance(p.get("name"), str) for p in parts):
+        return False
+    rootfs = data.get("rootfs")
+    if rootfs is None:
+        return True
+    packages = rootfs.get("packages") if isinstance(rootfs, dict) else None
+    return sized(rootfs, "bytes") and isinstance(packages, list) and all(
+        sized(p, "bytes", "files") and isinstance(p.get("name"), str) for p in packages)
+
+
 def _measure(ws: Workspace, compressed: bool) -> dict[str, Any]:
-    """size.json of the workspace, with compressed sizes per package added."""
+    """size.json of the workspace, with compressed sizes per package added when the
+    target directory is still the one the image was made from."""
     from skiffbuild.image import sizes
 
     record = _read(ws.paths.image_dir / "size.json")
-    if compressed and record.get("rootfs"):
-        config = dict(line.split("=", 1) for line in ws.paths.dotconfig.read_text(
-            errors="replace").splitlines() if "=" in line and not line.startswith("#"))
-        method = sizes.rootfs_compression(config)
-        overlays = [(la.name, la.root_overlay) for la in ws.chain if la.root_overlay]
+    if not compressed or not record.get("rootfs"):
+        return record
+    try:
+        text = ws.paths.dotconfig.read_text(errors="replace")
+    except OSError:
+        text = ""
+    config = dict(line.split("=", 1) for line in text.splitlines()
+                  if "=" in line and not line.startswith("#"))
+    method = sizes.rootfs_compression(config)
+    overlays = [(la.name, la.root_overlay) for la in ws.chain if la.root_overlay]
+    try:
         uses = sizes.rootfs_use(ws.paths.output, overlays, compression=method)
-        record["rootfs"] = {"bytes": sum(u.bytes for u in uses), "compression": method,
-                            "compressed": sum(u.compressed or 0 for u in uses),
-                            "packages": [{"name": u.name, "files": u.files, "bytes": u.bytes,
-                                          "compressed": u.compressed} for u in uses]}
+    except (SkiffError, OSError) as exc:
+        why = exc.message if isinstance(exc, SkiffError) else str(exc)
+        print(f"{ws.name}: compressed sizes left out: {why}", file=sys.stderr)
+        return record
+    now = [(u.name, u.files, u.bytes) for u in uses]
+    then = [(p["name"], p["files"], p["bytes"]) for p in record["rootfs"]["packages"]]
+    if now != then:
+        print(f"{ws.name}: compressed sizes left out: Buildroot's target directory changed "
+              f"since image:{ws.name} (run it again)", file=sys.stderr)
+        return record
+    record["rootfs"] = {**record["rootfs"], "compression": method,
+                       "compressed": sum(u.compressed or 0 for u in uses),
+                       "packages": [{"name": u.name, "files": u.files, "bytes": u.bytes,
+                                     "compressed": u.compressed} for u in uses]}
     return record
 
 
@@ -88,8 +125,8 @@ def report_text(ws: str, record: dict[str, Any]) -> str:
     if rootfs:
         packed = rootfs.get("compressed")
         lines.append(f"root filesystem: {format_size(rootfs['bytes'])}" + (
-            f", about {format_size(packed)} compressed ({rootfs['compression']}, file by "
-            "file)" if packed is not None else ""))
+            f", about {format_size(packed)} compressed (estimated file by file with "
+            f"{rootfs['compression']})" if packed is not None else ""))
         rows = [("package", "files", "size", "compressed")] + [
             (p["name"], str(p["files"]), format_size(p["bytes"]),
              format_size(p["compressed"]) if p.get("compressed") is not None else "-")
@@ -140,11 +177,16 @@ def chart(ws: str, record: dict[str, Any], out: Path) -> None:
     ax.legend(loc="lower right")
     fig.tight_layout()
     tmp = out.with_name(f".{out.name}.tmp")
-    kind = "png" if out.suffix.lower() == ".png" else "svg"
+    kind = out.suffix.lower().lstrip(".")
     metadata = {"Software": None} if kind == "png" else {"Date": None, "Creator": None}
-    fig.savefig(tmp, format=kind, metadata=metadata)
-    plt.close(fig)
-    tmp.replace(out)
+    try:
+        fig.savefig(tmp, format=kind, metadata=metadata)
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SkiffError(f"cannot write the chart {out}: {exc.strerror}") from None
+    finally:
+        plt.close(fig)
 
 
 def _against(settings: Settings, value: str, current: str) -> dict[str, Any]:
@@ -165,6 +207,8 @@ def cmd_size(args: argparse.Namespace, settings: Settings) -> int:
     ws = plan.workspaces[args.workspace]
     record = _measure(ws, compressed=not args.fast)
     out = args.chart or ws.paths.image_dir / "size.svg"
+    if out.suffix.lower() not in (".svg", ".png"):
+        raise SkiffError(f"--chart {out}: the chart is .svg or .png")
     chart(ws.name, record, out)
     grew = None
     if args.against:

@@ -6,19 +6,24 @@ of them is published: an image over budget never replaces the last good one.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from skiffbuild.core.errors import BuildError
+from skiffbuild.core.errors import BuildError, SkiffError
+from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.image import sizes
 from skiffbuild.model.model import Board, Budget, Partition
 from skiffbuild.model.plan import Workspace
 
-__all__ = ["Measured", "check", "check_images", "format_size", "measure", "table"]
+__all__ = ["OVER_BUDGET_FILE", "Measured", "check", "check_images", "format_size", "measure",
+           "table"]
 
 _CONTRIBUTORS = 5
+# logs/<this>: the sizes of the last image refused for being over budget.
+OVER_BUDGET_FILE = "size-over-budget.json"
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,10 @@ def _ram(budget: Budget, output: Path,
     if not path.is_file():
         raise BuildError(f"{budget.where}: no file {budget.name} in {path.parent}",
                          hint="a ram: budget names a kernel or initramfs the build makes")
-    use = sizes.ram_use(path)
+    try:
+        use = sizes.ram_use(path)
+    except SkiffError as exc:
+        raise BuildError(f"{budget.where}: {exc.message}", hint=exc.hint) from None
     if use.what == "initramfs" and (budget.name or "").startswith("rootfs.cpio"):
         # Buildroot's initramfs is the target directory: its packages are what costs.
         contributors = _largest([(u.name, u.bytes) for u in by_package()])
@@ -149,11 +157,18 @@ def check_images(ws: Workspace, built: Sequence[tuple[Partition, Path]], disk: P
               if (stages / part.name).is_dir()}
     measured = measure(ws.board, ws.paths.output, disk,
                        {part.name: image for part, image in built}, staged, overlays)
+    report = sizes.image_report(ws.paths.output, disk, built, overlays,
+                                [m.row() for m in measured])
+    # An image over budget is not published, its sizes are: the nightly run shows them.
+    refused = ws.paths.logs / OVER_BUDGET_FILE
+    if any(m.over for m in measured):
+        atomic_write(refused, json.dumps(report, indent=1) + "\n")
+    else:
+        refused.unlink(missing_ok=True)
     check(ws.name, measured)
     if measured:
         echo(f"image:{ws.name}: within budget\n{table(measured)}")
-    return sizes.image_report(ws.paths.output, disk, built, overlays,
-                              [m.row() for m in measured])
+    return report
 
 
 def check(ws_name: str, measured: Sequence[Measured]) -> None:

@@ -115,14 +115,14 @@ def rootfs_use(output: Path, overlays: Sequence[tuple[str, Path]] = (), *,
 
 
 def rootfs_compression(config: dict[str, str]) -> str:
-    """The compressor of the board's root filesystem image, from its ``.config``:
-    gzip or xz, which Python has; squashfs's lz4, lzo and zstd and an uncompressed image
-    are estimated with gzip, which the report says."""
-    for symbol, method in (("BR2_TARGET_ROOTFS_SQUASHFS4_XZ", "xz"),
-                           ("BR2_TARGET_ROOTFS_CPIO_XZ", "xz"),
-                           ("BR2_TARGET_ROOTFS_TAR_XZ", "xz")):
-        if config.get(symbol) == "y":
-            return method
+    """How compressed sizes are estimated, from the board's ``.config``: with the root
+    filesystem image's own compressor when Python has it (gzip, xz), else with gzip,
+    naming what it stands in for (``gzip, for zstd``)."""
+    for fs in ("SQUASHFS4", "CPIO", "EXT2", "TAR"):
+        for method in ("XZ", "GZIP", "ZSTD", "LZ4", "LZO", "LZMA", "BZIP2"):
+            if config.get(f"BR2_TARGET_ROOTFS_{fs}_{method}") == "y":
+                name = method.lower()
+                return name if name in ("xz", "gzip") else f"gzip, for {name}"
     return "gzip"
 
 

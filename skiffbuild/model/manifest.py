@@ -415,6 +415,9 @@ def _budgets(doc: Document, problems: list[Problem]) -> tuple[Budget, ...]:
             problems.append(doc.problem(at, "a size is a number of bytes or a number with "
                                             "K, M or G (binary units)"))
             continue
+        if limit == 0:
+            problems.append(doc.problem(at, "a budget of 0 bytes: nothing fits"))
+            continue
         line = doc.line(at)
         budgets.append(Budget(kind, name, limit, f"{doc.display}:{line} {format_path(at)}"
                                                   if line else f"{doc.display} "

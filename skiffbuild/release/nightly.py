@@ -32,6 +32,7 @@ from typing import Any
 from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.core.project import Project
+from skiffbuild.image.budgets import OVER_BUDGET_FILE
 from skiffbuild.release.repro import ReproError
 
 __all__ = ["render", "run_nightly"]
@@ -118,11 +119,16 @@ def _sizes(report: dict[str, Any], ws: str) -> dict[str, Any] | None:
     root = report.get("builds", {}).get("a", {}).get("root")
     if not root:
         return None
-    try:
-        sizes = json.loads((Path(root) / "workspaces" / ws / "image" / "size.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return sizes if isinstance(sizes, dict) and isinstance(sizes.get("disk"), dict) else None
+    workspace = Path(root) / "workspaces" / ws
+    # A build whose image was over budget published none: its sizes are in its logs.
+    for record in (workspace / "image" / "size.json", workspace / "logs" / OVER_BUDGET_FILE):
+        try:
+            sizes = json.loads(record.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(sizes, dict) and isinstance(sizes.get("disk"), dict):
+            return sizes
+    return None
 
 
 def run_nightly(project: Project, results: Path, workspaces: list[str], repro: Repro,

@@ -126,6 +126,16 @@ def test_memory_of_a_kernel_and_an_initramfs(tmp_path: Path) -> None:
         sizes.ram_use(images / "README")
 
 
+def test_a_ram_budget_on_a_file_that_is_no_kernel_names_the_budget(tmp_path: Path) -> None:
+    ws, project = make_workspace(tmp_path / "p", "budget:\n  ram:\n    notes.txt: 1M\n")
+    (ws.paths.output / "images" / "notes.txt").write_text("release notes\n")
+    with pytest.raises(BuildError) as caught:
+        assemble(ws, project, echo=lambda _: None)
+    assert str(caught.value) == (
+        "manifests/boards/img.yaml:22 budget.ram.notes.txt: notes.txt is neither a kernel (x86 "
+        "bzImage, arm64 Image) nor an initramfs (cpio: plain, gzip or xz)")
+
+
 def test_within_budget_publishes_and_records_sizes(tmp_path: Path) -> None:
     budget = "budget:\n  flash: 32M\n  rootfs: 1M\n  ram:\n    bzImage: 48M\n"
     ws, project = make_workspace(tmp_path / "p", budget)
@@ -166,6 +176,13 @@ def test_over_budget_by_a_known_amount(tmp_path: Path) -> None:
     # Nothing was published: the last good image and its sums are untouched.
     assert ((disk.parent / "SHA256SUMS").read_bytes(), disk.read_bytes()) == good
     assert not (disk.parent / ".tmp").exists()
+    # The refused image's sizes are kept in the logs (the nightly page shows them).
+    refused = json.loads((ws.paths.logs / "size-over-budget.json").read_text())
+    assert refused["rootfs"]["bytes"] == actual
+    assert [row["over"] for row in refused["budgets"]] == [False, True, False]
+    (target / "etc/post-build.txt").write_bytes(b"x" * 100)
+    assemble(ws, project, echo=lambda _: None)
+    assert not (ws.paths.logs / "size-over-budget.json").exists()
 
 
 @pytest.mark.parametrize(("budget", "error"), [
@@ -174,6 +191,8 @@ def test_over_budget_by_a_known_amount(tmp_path: Path) -> None:
     ("budget:\n  ram:\n    ../x: 1M\n",
      "img.yaml:21: budget.ram: a file of Buildroot's images directory: letters, digits, "
      ". _ + -, got '../x'"),
+    ("budget:\n  rootfs: 0M\n",
+     "img.yaml:21: budget.rootfs: a budget of 0 bytes: nothing fits"),
     ("budget:\n  rootfs: 3T\n",
      "img.yaml:21: budget.rootfs: a size is a number of bytes or a number with K, M or G "
      "(binary units), got '3T'"),

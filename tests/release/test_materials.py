@@ -191,3 +191,28 @@ def test_legal_info_is_buildroots_published_beside_the_image(built: DoitProject)
     sums = subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=_image(built),
                           capture_output=True, check=False)
     assert sums.returncode == 0
+
+
+def test_size_mistakes_are_user_errors(built: DoitProject, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"disk": {}}')
+    for args, error in [
+            (("--against", str(bad)), f"error: {bad}: not a size record"),
+            (("--chart", str(tmp_path / "size.pdf")), "the chart is .svg or .png"),
+            (("--chart", str(tmp_path / "no" / "size.svg")), "cannot write the chart")]:
+        result = built.skiffbuild("size", WS, "--fast", *args)
+        assert result.returncode == 2, result.stderr
+        assert error in result.stderr
+        assert "Traceback" not in result.stderr
+    # The target directory changed since image:: the record stays, and it says why.
+    target = built.root / "workspaces" / WS / "output" / "target"
+    extra = target / "etc" / "after-the-image"
+    extra.write_text("x")
+    try:
+        result = built.skiffbuild("size", WS, "--json")
+    finally:
+        extra.unlink()
+    assert result.returncode == 0
+    assert "compressed sizes left out: Buildroot's target directory changed since " \
+           f"image:{WS}" in result.stderr
+    assert "compressed" not in json.loads(result.stdout)["rootfs"]
