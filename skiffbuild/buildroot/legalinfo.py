@@ -58,6 +58,25 @@ def _warnings(readme: Path) -> tuple[str, ...]:
                  if line.startswith("WARNING: "))
 
 
+def _publish(made: Path, final: Path) -> None:
+    """Move Buildroot's directory into place (no copy of the source archives): the
+    previous copy aside first, back if the move fails, removed once the new one is in."""
+    old = final.with_name(".legal-info.old")
+    if old.exists() and not final.exists():  # a run stopped between the two renames
+        old.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        final.rename(old)
+    try:
+        made.rename(final)
+    except OSError:
+        if old.exists():
+            old.rename(final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def collect_legal_info(ws: Workspace, project: Project, environ: Mapping[str, str],
                        echo: Callable[[str], None]) -> LegalInfo:
     tree = checkout.tree_dir(project.cache, ws.pin)
@@ -69,7 +88,6 @@ def collect_legal_info(ws: Workspace, project: Project, environ: Mapping[str, st
                              "GIT_CEILING_DIRECTORIES": str(tree.parent)}, base=environ)
     log = ws.paths.logs / "legal-info.log"
     final = ws.paths.image_dir / "legal-info"
-    staging = ws.paths.image_dir / ".legal-info.tmp"
     with locked(ws.paths.state / ".lock", f"legal-info:{ws.name} in pid {os.getpid()}",
                 lambda holder: echo(f"legal-info:{ws.name}: waiting for workspace "
                                     f"{ws.name}, in use by {holder}"), inherit=True), \
@@ -77,16 +95,7 @@ def collect_legal_info(ws: Workspace, project: Project, environ: Mapping[str, st
         echo(f"legal-info:{ws.name}: make legal-info (log: {project.display(log)})")
         run(["make", "-C", output, *make_args(project, environ), "legal-info"], log=log,
             env=env, what=f"make legal-info for {ws.name}")
-        made = output / "legal-info"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(made, staging, symlinks=True)
-        old = final.with_name(".legal-info.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            final.rename(old)
-        staging.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
+        _publish(output / "legal-info", final)
     target = _manifest(final / "manifest.csv")
     host = _manifest(final / "host-manifest.csv")
     kept = tuple(row.get("PACKAGE", "") for row in target
