@@ -3,7 +3,7 @@
 Everything comes from records skiffbuild already keeps or Buildroot already answers:
 ``show-info`` (cached on the configuration), the verified source list (the rows of
 ``skiffbuild sources <ws> --json``), the compile record (``SOURCE_DATE_EPOCH``, overrides,
-an external toolchain's digest), the image's SHA256SUMS and build-info.json, the pin and
+an external toolchain's digest), the image's SHA256SUMS, the pin and
 the layers. Paths are shown relative to the project, the Buildroot tree or the
 workspace, so that two copies of a project (repro:'s builds) say the same.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,6 @@ from skiffbuild.image.assemble import layer_digests
 from skiffbuild.image.published import PROVENANCE_FILE, SBOM_FILE, read_sums
 from skiffbuild.model.plan import Workspace
 from skiffbuild.release.sbom import SbomInputs
-from skiffbuild.release.update import image_facts
 from skiffbuild.sources.dlcache import DownloadCache
 from skiffbuild.sources.lockfile import approved_sources, lock_path
 
@@ -39,6 +39,14 @@ _TOOLCHAIN = re.compile(r'^(BR2_TOOLCHAIN_(?:BUILDROOT|EXTERNAL)[A-Z0-9_]*|BR2_G
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def config_digest(dotconfig: Path, project: Project) -> str:
+    """sha256 of Buildroot's ``.config`` with the project's path replaced by
+    ``$(PROJECT)``: Buildroot writes absolute paths into it (the download directory,
+    overlays, externals), which differ between two checkouts of the same project."""
+    text = dotconfig.read_bytes().replace(os.fsencode(project.root), b"$(PROJECT)")
+    return hashlib.sha256(text).hexdigest()
 
 
 def source_rows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
@@ -97,14 +105,12 @@ def gather(ws: Workspace, project: Project) -> SbomInputs:
                    "patch_digest": checkout.patch_digest(ws.pin),
                    "patches": [str(p) for p in ws.pin.patches]},
         layers=layer_digests(ws),
-        config_sha256=sha256_file(ws.paths.dotconfig),
+        config_sha256=config_digest(ws.paths.dotconfig, project),
         tree=tree,
         roots=(("workspace:", ws.paths.root), ("", project.root), ("buildroot:", tree)),
         toolchain=_toolchain(ws.paths.dotconfig, compiled),
         overrides=overrides,
         lock_sha256=sha256_file(lock) if lock.is_file() else None,
-        build_info_sha256=image_facts(ws.paths.image_dir / "build-info.json") if sums
-        else None,
         image=sums,
     )
 

@@ -57,7 +57,6 @@ def statement(inputs: SbomInputs, subjects: dict[str, str]) -> str:
                     "source_date_epoch": inputs.source_date_epoch,
                     "config_sha256": inputs.config_sha256,
                     "lock_sha256": inputs.lock_sha256,
-                    "build_info_sha256": inputs.build_info_sha256,
                     "toolchain": inputs.toolchain,
                 },
                 "resolvedDependencies": deps,

@@ -13,7 +13,11 @@ Buildroot does not:
 - each package's patches (content, and the CVEs their headers say they resolve);
 - the Buildroot pin (URL, commit, tag, its patch series), the layers with their content
   digests, the toolchain, packages built from a local tree (override) with its digest;
-- the image: the disk's sha256, ``skiffbuild.lock``'s and ``build-info.json``'s.
+- the image: the disk's and every partition's sha256, ``skiffbuild.lock``'s, the
+  configuration's (with the project's own path replaced, so that the same configuration
+  anywhere has one digest), and a reference to the image's ``build-info.json`` (by name:
+  that record also holds facts of the build machine, such as host tool versions, which
+  are not inputs and may differ between identical builds).
 
 Identical inputs give identical bytes: no clock (the timestamp is
 ``SOURCE_DATE_EPOCH``), no path outside the project, the serial number derived from the
@@ -59,7 +63,6 @@ class SbomInputs:
     toolchain: dict[str, Any]
     overrides: Mapping[str, Any]  # package -> {path, digest}
     lock_sha256: str | None = None
-    build_info_sha256: str | None = None  # of build-info.json without its update section
     image: dict[str, str] | None = None  # name -> sha256 (SHA256SUMS), when built
 
 
@@ -217,7 +220,6 @@ def _document(inputs: SbomInputs, serial: uuid.UUID) -> str:
     facts = {"skiffbuild:config.sha256": inputs.config_sha256,
              "skiffbuild:source_date_epoch": str(inputs.source_date_epoch),
              "skiffbuild:lock.sha256": inputs.lock_sha256,
-             "skiffbuild:build-info.sha256": inputs.build_info_sha256,
              **{f"skiffbuild:toolchain.{k}": str(v) for k, v in inputs.toolchain.items()},
              **{f"skiffbuild:image.{name}.sha256": sha
                 for name, sha in sorted((inputs.image or {}).items())}}
@@ -226,6 +228,9 @@ def _document(inputs: SbomInputs, serial: uuid.UUID) -> str:
         bom_ref=f"image:{inputs.workspace}", type=ComponentType.FIRMWARE,
         name=inputs.workspace, version=disk[:12] if disk else "unbuilt",
         hashes=[HashType(alg=HashAlgorithm.SHA_256, content=disk)] if disk else [],
+        external_references=[ExternalReference(
+            type=ExternalReferenceType.BUILD_META, url=XsUri("build-info.json"),
+            comment="the image's build record, in the same directory")] if disk else [],
         properties=[Property(name=k, value=v) for k, v in sorted(facts.items()) if v])
     tool = Component(type=ComponentType.APPLICATION, name="skiffbuild", version=__version__,
                      bom_ref="tool:skiffbuild")
