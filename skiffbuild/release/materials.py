@@ -26,7 +26,8 @@ from skiffbuild.core.project import Project
 from skiffbuild.image.assemble import layer_digests
 from skiffbuild.image.published import PROVENANCE_FILE, SBOM_FILE, read_sums
 from skiffbuild.model.plan import Workspace
-from skiffbuild.release.sbom import SbomInputs
+from skiffbuild.release.provenance import statement
+from skiffbuild.release.sbom import SbomInputs, sbom_json
 from skiffbuild.sources.dlcache import DownloadCache
 from skiffbuild.sources.lockfile import approved_sources, lock_path
 
@@ -118,9 +119,6 @@ def gather(ws: Workspace, project: Project) -> SbomInputs:
 def write_records(ws: Workspace, project: Project) -> tuple[Path, Path]:
     """image:<ws>'s last step: the SBOM and the provenance statement beside the image,
     each written whole under its final name."""
-    from skiffbuild.release.provenance import statement
-    from skiffbuild.release.sbom import sbom_json
-
     inputs = gather(ws, project)
     text = sbom_json(inputs)
     sbom = ws.paths.image_dir / SBOM_FILE

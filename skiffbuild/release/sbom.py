@@ -36,6 +36,34 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from cyclonedx.model import (
+    AttachedText,
+    ExternalReference,
+    ExternalReferenceType,
+    HashAlgorithm,
+    HashType,
+    Property,
+    XsUri,
+)
+from cyclonedx.model.bom import Bom, BomMetaData
+from cyclonedx.model.component import (
+    Commit,
+    Component,
+    ComponentScope,
+    ComponentType,
+    Diff,
+    Patch,
+    PatchClassification,
+    Pedigree,
+)
+from cyclonedx.model.issue import IssueClassification, IssueType
+from cyclonedx.model.license import DisjunctiveLicense
+from cyclonedx.output.json import JsonV1Dot6
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.spdx import is_supported_id
+from cyclonedx.validation.json import JsonStrictValidator
+from packageurl import PackageURL
+
 from skiffbuild import __version__
 from skiffbuild.core.errors import BuildError
 
@@ -83,10 +111,7 @@ def _sha256_of(row: dict[str, Any]) -> str | None:
     return next((h["hash"] for h in row.get("hashes", []) if h.get("type") == "sha256"), None)
 
 
-def _licenses(text: str) -> list[Any]:
-    from cyclonedx.model.license import DisjunctiveLicense
-    from cyclonedx.spdx import is_supported_id
-
+def _licenses(text: str) -> list[DisjunctiveLicense]:
     found, depth, current = [], 0, ""
     for char in text + ",":  # Buildroot separates licences with commas outside parentheses
         if char == "," and depth == 0:
@@ -100,11 +125,7 @@ def _licenses(text: str) -> list[Any]:
         name=name) for name in found]
 
 
-def _patches(paths: Iterable[str], inputs: SbomInputs) -> list[Any]:
-    from cyclonedx.model import AttachedText, XsUri
-    from cyclonedx.model.component import Diff, Patch, PatchClassification
-    from cyclonedx.model.issue import IssueClassification, IssueType
-
+def _patches(paths: Iterable[str], inputs: SbomInputs) -> list[Patch]:
     patches = []
     for path in paths:
         if "://" in path:  # a <PKG>_PATCH download
@@ -136,18 +157,7 @@ def _download_url(download: Mapping[str, Any]) -> str:
 
 
 def _package(key: str, entry: Mapping[str, Any], sources: dict[tuple[str, str], dict[str, Any]],
-             inputs: SbomInputs) -> Any:
-    from cyclonedx.model import (
-        ExternalReference,
-        ExternalReferenceType,
-        HashAlgorithm,
-        HashType,
-        Property,
-        XsUri,
-    )
-    from cyclonedx.model.component import Component, ComponentScope, ComponentType, Pedigree
-    from packageurl import PackageURL
-
+             inputs: SbomInputs) -> Component:
     virtual = bool(entry.get("virtual"))
     props = [Property(name="buildroot:type", value=str(entry.get("type", ""))),
              Property(name="buildroot:virtual", value=str(virtual).lower())]
@@ -188,18 +198,6 @@ def _package(key: str, entry: Mapping[str, Any], sources: dict[tuple[str, str], 
 
 
 def _document(inputs: SbomInputs, serial: uuid.UUID) -> str:
-    from cyclonedx.model import (
-        ExternalReference,
-        ExternalReferenceType,
-        HashAlgorithm,
-        HashType,
-        Property,
-        XsUri,
-    )
-    from cyclonedx.model.bom import Bom, BomMetaData
-    from cyclonedx.model.component import Commit, Component, ComponentType, Pedigree
-    from cyclonedx.output.json import JsonV1Dot6
-
     info = inputs.show_info
     sources = {(row["dl_dir"], row["file"]): row for row in inputs.sources}
     packages = {key: _package(key, info[key], sources, inputs) for key in sorted(info)}
@@ -251,9 +249,6 @@ def _document(inputs: SbomInputs, serial: uuid.UUID) -> str:
 
 def sbom_json(inputs: SbomInputs) -> str:
     """The document, schema-validated; the serial number is derived from the content."""
-    from cyclonedx.schema import SchemaVersion
-    from cyclonedx.validation.json import JsonStrictValidator
-
     draft = _document(inputs, uuid.UUID(int=0))
     serial = uuid.uuid5(_NAMESPACE, hashlib.sha256(draft.encode()).hexdigest())
     text = _document(inputs, serial) + "\n"
