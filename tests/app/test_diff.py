@@ -112,6 +112,7 @@ def test_a_second_side_is_required(project: DoitProject) -> None:
     assert both.stderr.startswith("error: give either a second workspace or --pin, not both\n")
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_another_pin_in_a_scratch_workspace(project: DoitProject) -> None:
     # The real workspace, configured first; the comparison must not touch it.
     assert project.skiffbuild("diff", "one", "one").returncode == 0

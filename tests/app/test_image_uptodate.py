@@ -120,4 +120,4 @@ def test_image_task_checks_sums_and_shows_plain_facts(tmp_path: Path) -> None:
         "'filesystem': 'vfat', 'size': 33554432, 'type': None, 'bootable': False, "
         "'label': None, 'image': None, 'contents': [{'source': 'bzImage', "
         "'destination': '/'}], 'bootloader': None, 'grub': None, 'group': None, "
-        "'slot': None}]}, 'code': '")
+        "'slot': None}]}, 'budget': [], 'code': '")

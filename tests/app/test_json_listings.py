@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import DoitProject, PinnedTree, add_external_package, make_doit_project
 from httpserver import FaultyServer
 from projectfiles import board_yaml, layer_yaml, write_files
@@ -30,6 +31,7 @@ def _findings(entry: dict[str, Any]) -> list[tuple[str, str, str, bool, str]]:
             for f in entry["findings"]]
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_check_json_lists_findings_and_the_hash_audit(tmp_path: Path,
                                                       testtree: PinnedTree) -> None:
     project = _project(tmp_path / "p", testtree)
@@ -61,6 +63,7 @@ def test_check_json_lists_findings_and_the_hash_audit(tmp_path: Path,
     assert [f[3] for f in _findings(json.loads(strict.stdout)[0])] == [True, True]
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_check_json_names_broken_workspaces(tmp_path: Path, testtree: PinnedTree) -> None:
     project = _project(tmp_path / "p", testtree, {"bad": board_yaml(["no/such"])})
     result = project.skiffbuild("check", "--json")
@@ -91,6 +94,7 @@ def test_check_json_lists_unhashed_sources(tmp_path: Path, testtree: PinnedTree)
     assert f"error: qemu-x86_64: {gap['text'].splitlines()[0]}" in result.stderr.splitlines()
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_lock_check_json_lists_the_differences(tmp_path: Path, testtree: PinnedTree,
                                                upstream: FaultyServer) -> None:
     project = make_doit_project(tmp_path / "p", testtree)

@@ -49,6 +49,7 @@ def block(out: str) -> list[str]:
     return lines[:lines.index("=" * len(CONTINUE_HEADER))]
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_tryout_configures_qemu_without_touching_the_project(
         tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     root = copy_project(tmp_path / "proj")

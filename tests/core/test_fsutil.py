@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from skiffbuild.core.fsutil import atomic_write, extents, held_locks, locked, sha256_file
 
 
@@ -55,6 +57,7 @@ def test_atomic_write_leaves_identical_files_alone(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["f"]  # no temporary left behind
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_inherited_lock_outlives_its_holder_in_a_child(tmp_path: Path) -> None:
     lock = tmp_path / "ws.lock"
     with locked(lock, "test", inherit=True):

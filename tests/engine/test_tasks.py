@@ -46,6 +46,7 @@ def test_config_writes_merged_defconfig_and_dotconfig(doit_project: DoitProject)
     assert ran(second.stdout) == {"fetch:buildroot": False, "config:pi4": False}
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_editing_a_fragment_reruns_only_that_workspace(doit_project: DoitProject) -> None:
     targets = [f"config:{b}" for b in BOARDS]
     doit_project.doit(*targets)
@@ -90,6 +91,7 @@ def test_dotconfig_is_what_buildroot_olddefconfig_gives(doit_project: DoitProjec
         without_defconfig_path(ws.dotconfig.read_text())
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_bundled_boards_with_skiff_core_check_clean(tmp_path: Path, testtree: PinnedTree) -> None:
     boards = {}
     for board in BOARDS:
@@ -130,6 +132,7 @@ def test_check_fails_on_a_misspelt_package_and_strict_names_kinds(
     assert bad.stderr.splitlines()[0] == "error: --fail-on: unknown finding kind 'overriden'"
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_an_override_by_a_later_layer_is_information_unless_asked(
         doit_project: DoitProject) -> None:
     override = doit_project.root / "overrides" / "workspaces" / "qemu-x86_64" / "buildroot"

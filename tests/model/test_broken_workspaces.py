@@ -89,6 +89,7 @@ def broken_project(tmp_path: Path, testtree: PinnedTree) -> DoitProject:
     return project
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_doit_lists_and_configures_the_good_workspaces(broken_project: DoitProject) -> None:
     listed = broken_project.doit("list", "--all", "--quiet")
     names = listed.stdout.split()
@@ -113,6 +114,7 @@ def test_doit_lists_and_configures_the_good_workspaces(broken_project: DoitProje
             "'layer' (did you mean 'layers'?)\n") in image.stdout + image.stderr
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_the_commands_list_and_check_the_good_workspaces(broken_project: DoitProject) -> None:
     warnings = [
         "warning: workspace 'typo' is left out: manifests/boards/typo.yaml:4: layer: unknown "

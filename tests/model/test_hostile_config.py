@@ -245,6 +245,7 @@ def test_layer_directory_symlinked_out_of_the_root_is_not_scanned(tmp_path: Path
         "symlink leading outside its layer root"]
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_duplicate_layers_are_ignored_with_a_warning(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Allowed as in SkiffOS (skiff/core,pi/4,skiff/core): the first wins; said once, briefly.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import PinnedTree, make_doit_project
 from projectfiles import board_yaml, layer_yaml, write_project
 
@@ -79,6 +80,7 @@ def test_declared_hooks_and_the_bundled_layers_have_no_warnings(tmp_path: Path) 
             if layer.warnings} == {}
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_check_and_config_report_them(tmp_path: Path, testtree: PinnedTree) -> None:
     project = make_doit_project(tmp_path / "p", testtree, boards={
         "arm-on-x86": board_yaml(["virt/qemu"]).replace("x86_64", "aarch64")})

@@ -140,6 +140,7 @@ def test_approve_once_then_only_the_approved_bytes_are_accepted(
     assert REL not in locked_sources(project)
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_offline_approval_takes_only_cached_files(tmp_path: Path, testtree: PinnedTree,
                                                   upstream: FaultyServer) -> None:
     project = unhashed_project(tmp_path / "p", testtree, upstream)

@@ -337,6 +337,7 @@ def test_an_all_digit_commit_round_trips(project: Project,
     assert read_lock(project) == {"pi4": entry}
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_a_workspace_missing_from_the_lock_does_not_build_until_locked(
         tmp_path: Path, testtree: object, upstream: object) -> None:
     from test_sources import sources_project

@@ -64,6 +64,7 @@ def sources_project(dest: Path, tree: PinnedTree, server: FaultyServer) -> DoitP
     return project
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_sources_fetch_verify_offline_and_export(tmp_path: Path, testtree: PinnedTree,
                                                 upstream: FaultyServer) -> None:
     project = sources_project(tmp_path / "p", testtree, upstream)
@@ -123,6 +124,7 @@ def test_sources_fetch_verify_offline_and_export(tmp_path: Path, testtree: Pinne
                                "sources:qemu-x86_64": True}
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_unhashed_source_is_refused_before_any_download_unless_allowed(
         tmp_path: Path, testtree: PinnedTree, upstream: FaultyServer) -> None:
     project = sources_project(tmp_path / "p", testtree, upstream)
@@ -161,6 +163,7 @@ def test_unhashed_source_is_refused_before_any_download_unless_allowed(
     assert project.skiffbuild("check", "qemu-x86_64").returncode == 0
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_hash_audit_points_at_a_hash_listed_elsewhere_and_a_layer_hash_fixes_it(
         tmp_path: Path, testtree: PinnedTree, upstream: FaultyServer) -> None:
     # As linux-headers 6.12.91 in Buildroot 2026.02.3: the hash is in the tree, in a
@@ -187,6 +190,7 @@ def test_hash_audit_points_at_a_hash_listed_elsewhere_and_a_layer_hash_fixes_it(
     assert pkg.is_dir()
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_external_tree_packages_are_listed(tmp_path: Path, testtree: PinnedTree,
                                            upstream: FaultyServer) -> None:
     project = sources_project(tmp_path / "p", testtree, upstream)
@@ -203,6 +207,7 @@ def test_external_tree_packages_are_listed(tmp_path: Path, testtree: PinnedTree,
     assert (project.root / "cache/dl/hello/hello-1.0.tar.gz").read_bytes() == data
 
 
+@pytest.mark.slow  # over 2 s: out of the fast tier, still in CI
 def test_lock_check_and_refusal_through_the_cli(tmp_path: Path, testtree: PinnedTree,
                                                 upstream: FaultyServer) -> None:
     project = sources_project(tmp_path / "p", testtree, upstream)
