@@ -160,8 +160,10 @@ def test_kill_9_during_image_assembly_then_rerun_redoes_only_the_image(
                                  f"sources:{QEMU}": False, f"compile:{QEMU}": False,
                                  f"image:{QEMU}": True}
     assert sums(project, QEMU) == sums(serial, QEMU)
+    # What a finished image: leaves, and nothing of the killed run (no .tmp).
     assert sorted(p.name for p in image.iterdir()) == sorted(
-        ["SHA256SUMS", "build-info.json", f"{QEMU}.img", "partitions"])
+        ["SHA256SUMS", "build-info.json", f"{QEMU}.img", "partitions", "size.json",
+         "sbom.cdx.json", "provenance.intoto.json"])
 
 
 def test_interrupted_reconfiguration_is_not_taken_for_built(
