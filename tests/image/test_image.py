@@ -199,3 +199,20 @@ def test_the_full_disk_message_counts_a_partition_without_a_size(tmp_path: Path)
     # boot 16 MiB + persist 8 MiB (rootfs unknown before it is built), twice over.
     assert error.hint == ("free some space (assembling this image needs up to about 48 MiB) "
                           "and run the task again")
+
+
+def test_a_legal_info_made_for_another_configuration_goes(tmp_path: Path) -> None:
+    """skiffbuild legal-info publishes beside the image; a new image for another
+    configuration removes it (Buildroot's copy of the .config says what it was for)."""
+    ws, project = make_workspace(tmp_path / "p")
+    legal = ws.paths.root / "image" / "legal-info"
+    legal.mkdir(parents=True)
+    (legal / "buildroot.config").write_text("BR2_x86_64=y\n")  # this configuration
+    said: list[str] = []
+    assemble(ws, project, echo=said.append)
+    assert (legal / "buildroot.config").is_file()
+    ws.paths.dotconfig.write_text("BR2_x86_64=y\nBR2_PACKAGE_HTOP=y\n")
+    assemble(ws, project, echo=said.append)
+    assert not legal.exists()
+    assert "image:img: removed image/legal-info, made for another configuration (run: " \
+           "skiffbuild legal-info img)" in said
