@@ -16,18 +16,11 @@ __all__ = ["cmd_legal_info", "cmd_sbom"]
 
 
 def cmd_sbom(args: argparse.Namespace, settings: Settings) -> int:
-    from skiffbuild.release.materials import gather
-    from skiffbuild.release.provenance import statement
-    from skiffbuild.release.sbom import sbom_json
+    from skiffbuild.release.materials import documents
 
     plan = configured(settings, [args.workspace])
-    inputs = gather(plan.workspaces[args.workspace], plan.project)
-    text = sbom_json(inputs)
-    if args.provenance:
-        import hashlib
-
-        text = statement(inputs, {**(inputs.image or {}),
-                                  "sbom.cdx.json": hashlib.sha256(text.encode()).hexdigest()})
+    sbom, provenance = documents(plan.workspaces[args.workspace], plan.project)
+    text = provenance if args.provenance else sbom
     if args.output:
         try:
             atomic_write(args.output, text)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from skiffbuild.app.common import project_of
+from skiffbuild.buildroot.handedits import parse_dotconfig
 from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.core.settings import Settings
@@ -70,11 +71,9 @@ def _measure(ws: Workspace, compressed: bool) -> dict[str, Any]:
     if not compressed or not record.get("rootfs"):
         return record
     try:
-        text = ws.paths.dotconfig.read_text(errors="replace")
+        config = parse_dotconfig(ws.paths.dotconfig.read_text(errors="replace"))
     except OSError:
-        text = ""
-    config = dict(line.split("=", 1) for line in text.splitlines()
-                  if "=" in line and not line.startswith("#"))
+        config = {}
     method = sizes.rootfs_compression(config)
     overlays = [(la.name, la.root_overlay) for la in ws.chain if la.root_overlay]
     try:
@@ -196,7 +195,10 @@ def _against(settings: Settings, value: str, current: str) -> dict[str, Any]:
     if path.is_file():
         return _read(path)
     project = project_of(settings)
-    if value == current or not (project.boards_dir / f"{value}.yaml").is_file():
+    if value == current:
+        raise SkiffError(f"--against {value}: that is the workspace measured",
+                         hint="give another workspace, a size.json or a directory holding one")
+    if not (project.boards_dir / f"{value}.yaml").is_file():
         raise SkiffError(f"--against {value}: no workspace, size.json or directory holding "
                          "one by that name")
     return _read(project.workspace(value).image_dir / "size.json")

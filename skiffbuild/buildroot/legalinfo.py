@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,8 +22,8 @@ from pathlib import Path
 from skiffbuild.buildroot import checkout, treecache
 from skiffbuild.buildroot.compile import make_args, source_date_epoch
 from skiffbuild.core.errors import BuildError
-from skiffbuild.core.fsutil import locked
 from skiffbuild.core.project import Project
+from skiffbuild.core.records import workspace_locked
 from skiffbuild.core.runner import build_environment, run
 from skiffbuild.model.plan import Workspace
 
@@ -88,9 +87,7 @@ def collect_legal_info(ws: Workspace, project: Project, environ: Mapping[str, st
                              "GIT_CEILING_DIRECTORIES": str(tree.parent)}, base=environ)
     log = ws.paths.logs / "legal-info.log"
     final = ws.paths.image_dir / "legal-info"
-    with locked(ws.paths.state / ".lock", f"legal-info:{ws.name} in pid {os.getpid()}",
-                lambda holder: echo(f"legal-info:{ws.name}: waiting for workspace "
-                                    f"{ws.name}, in use by {holder}"), inherit=True), \
+    with workspace_locked(f"legal-info:{ws.name}", ws.paths, echo), \
             treecache.using(project.cache, checkout.tree_key(ws.pin)):
         echo(f"legal-info:{ws.name}: make legal-info (log: {project.display(log)})")
         run(["make", "-C", output, *make_args(project, environ), "legal-info"], log=log,

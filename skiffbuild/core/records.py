@@ -38,7 +38,8 @@ import os
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from skiffbuild.core.fsutil import atomic_write, digest_text, locked, stat_key
 from skiffbuild.core.project import WorkspacePaths
 
 __all__ = ["OutputRecord", "guarded", "inputs_digest", "output_record_path", "read_output_record",
-           "record_path", "recorded_tree", "write_output_record"]
+           "record_path", "recorded_tree", "workspace_locked", "write_output_record"]
 
 # Records written after this moment were written during this run, by another run.
 _STARTED_NS = time.time_ns()
@@ -74,6 +75,20 @@ def _holder(task: str, command: Sequence[str]) -> str:
             f"{time.strftime('%H:%M:%S')}: {' '.join(command[:6])}")
 
 
+@contextmanager
+def workspace_locked(task: str, paths: WorkspacePaths, echo: Callable[[str], None],
+                     command: Sequence[str] = ()) -> Iterator[None]:
+    """Hold the workspace lock for ``task`` (every command run meanwhile inherits it); a
+    run that has to wait says for whom."""
+    def waiting(holder: str) -> None:
+        echo(f"{task}: waiting for workspace {paths.root.name}, in use by {holder}"
+             + ("" if _alive(holder) else
+                " (that process is gone; a command it started still runs)"))
+
+    with locked(paths.state / ".lock", _holder(task, command), waiting, inherit=True):
+        yield
+
+
 def guarded(task: str, paths: WorkspacePaths, files: Iterable[str | Path], facts: Any,
             work: Callable[[], None], echo: Callable[[str], None],
             command: Sequence[str] = ()) -> None:
@@ -82,13 +97,7 @@ def guarded(task: str, paths: WorkspacePaths, files: Iterable[str | Path], facts
     stage = task.split(":", 1)[0]
     record = record_path(paths, stage)
     files = list(files)
-
-    def waiting(holder: str) -> None:
-        echo(f"{task}: waiting for workspace {paths.root.name}, in use by {holder}"
-             + ("" if _alive(holder) else
-                " (that process is gone; a command it started still runs)"))
-
-    with locked(paths.state / ".lock", _holder(task, command), waiting, inherit=True):
+    with workspace_locked(task, paths, echo, command):
         digest = inputs_digest(files, facts)
         if _fresh_record(record, digest):
             echo(f"{task}: already done by another run, with the same inputs")

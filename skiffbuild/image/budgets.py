@@ -59,19 +59,12 @@ def format_size(count: int) -> str:
 
 
 def measure(board: Board, output: Path, disk: Path, built: dict[str, Path],
-            staged: dict[str, Path], overlays: Sequence[tuple[str, Path]]) -> list[Measured]:
+            staged: dict[str, Path],
+            by_package: Callable[[], list[sizes.PackageUse]]) -> list[Measured]:
     """Every budget of ``board``: ``output`` is Buildroot's output directory, ``disk`` the
-    disk image, ``built`` each partition's image and ``staged`` the files put into each
-    partition (by partition name)."""
+    disk image, ``built`` each partition's image, ``staged`` the files put into each
+    partition (by partition name), ``by_package`` the root filesystem by package."""
     measured: list[Measured] = []
-    packages: list[sizes.PackageUse] | None = None
-
-    def by_package() -> list[sizes.PackageUse]:
-        nonlocal packages
-        if packages is None:
-            packages = sizes.rootfs_use(output, overlays)
-        return packages
-
     for budget in board.budgets:
         if budget.kind == "flash":
             parts = [(p.name, built[p.name].stat().st_size) for p in board.image.partitions]
@@ -155,10 +148,22 @@ def check_images(ws: Workspace, built: Sequence[tuple[Partition, Path]], disk: P
     overlays = [(la.name, la.root_overlay) for la in ws.chain if la.root_overlay]
     staged = {part.name: stages / part.name for part, _image in built
               if (stages / part.name).is_dir()}
+    # One walk of the target directory, for the budgets and for size.json.
+    try:
+        uses: list[sizes.PackageUse] | None = sizes.rootfs_use(ws.paths.output, overlays)
+        missing: SkiffError | None = None
+    except SkiffError as exc:  # no packages-file-list.txt: no per-package sizes
+        uses, missing = None, exc
+
+    def by_package() -> list[sizes.PackageUse]:
+        if uses is None:
+            assert missing is not None
+            raise missing
+        return uses
+
     measured = measure(ws.board, ws.paths.output, disk,
-                       {part.name: image for part, image in built}, staged, overlays)
-    report = sizes.image_report(ws.paths.output, disk, built, overlays,
-                                [m.row() for m in measured])
+                       {part.name: image for part, image in built}, staged, by_package)
+    report = sizes.image_report(disk, built, uses, [m.row() for m in measured])
     # An image over budget is not published, its sizes are: the nightly run shows them.
     refused = ws.paths.logs / OVER_BUDGET_FILE
     if any(m.over for m in measured):

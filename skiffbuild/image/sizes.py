@@ -45,7 +45,6 @@ class PackageUse:
     files: int
     bytes: int
     compressed: int | None = None  # an estimate, with the root filesystem's compressor
-    largest: tuple[tuple[str, int], ...] = ()  # its largest files, path and bytes
 
 
 @dataclass(frozen=True)
@@ -89,28 +88,26 @@ def _files(root: Path) -> Iterator[str]:
 
 
 def rootfs_use(output: Path, overlays: Sequence[tuple[str, Path]] = (), *,
-               compression: str | None = None, keep: int = 5) -> list[PackageUse]:
+               compression: str | None = None) -> list[PackageUse]:
     """Bytes of the target directory per package, largest first (then by name).
     ``compression`` (gzip, xz) adds each package's compressed size, file by file as
-    squashfs compresses; ``keep`` is how many of its largest files each one names."""
+    squashfs compresses."""
     owners = file_owners(output, overlays)
     target = output / "target"
     seen: set[tuple[int, int]] = set()
-    per: dict[str, list[tuple[str, int, Path]]] = {}
+    per: dict[str, list[tuple[int, Path]]] = {}
     for rel in _files(target):
         path = target / rel
         info = path.lstat()
         if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) in seen:
             continue
         seen.add((info.st_dev, info.st_ino))
-        per.setdefault(owners.get(rel, UNKNOWN), []).append((rel, info.st_size, path))
+        per.setdefault(owners.get(rel, UNKNOWN), []).append((info.st_size, path))
     uses = []
     for name, files in per.items():
-        largest = sorted(files, key=lambda f: (-f[1], f[0]))[:keep]
-        packed = sum(compressed_size(f[2], compression) for f in files) if compression \
-            else None
-        uses.append(PackageUse(name, len(files), sum(f[1] for f in files), packed,
-                               tuple((f[0], f[1]) for f in largest)))
+        packed = sum(compressed_size(path, compression) for _size, path in files) \
+            if compression else None
+        uses.append(PackageUse(name, len(files), sum(size for size, _path in files), packed))
     return sorted(uses, key=lambda u: (-u.bytes, u.name))
 
 
@@ -172,16 +169,12 @@ def ram_use(path: Path) -> RamUse:
 
 # -- the record image:<ws> keeps -----------------------------------------------------
 
-def image_report(output: Path, disk: Path, built: Sequence[tuple[Partition, Path]],
-                 overlays: Sequence[tuple[str, Path]],
+def image_report(disk: Path, built: Sequence[tuple[Partition, Path]],
+                 uses: Sequence[PackageUse] | None,
                  budgets: Sequence[dict[str, object]]) -> dict[str, object]:
     """``image/size.json``: the disk, each partition, the root filesystem by package
     (None when Buildroot wrote no file list) and the budget rows. No time, no path
     outside the workspace: identical builds record identical bytes."""
-    try:
-        uses: list[PackageUse] | None = rootfs_use(output, overlays, keep=0)
-    except SkiffError:
-        uses = None
     return {
         "disk": {"file": disk.name, "bytes": disk.stat().st_size},
         "partitions": [{"name": part.name, "filesystem": part.filesystem,

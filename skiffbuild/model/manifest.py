@@ -315,6 +315,14 @@ def _signing_path(project: Project, value: str) -> str:
     return os.path.normpath(project.root / os.path.expanduser(value))
 
 
+def _assembled_names(doc: Document) -> set[str]:
+    """The partitions image:<ws> lays out: each entry, and each slot of an A/B entry
+    (``system`` and ``system_a``, ``system_b``)."""
+    entries = doc.data["image"]["partitions"]
+    return {p["name"] for p in entries} | {f"{p['name']}_{slot}" for p in entries
+                                          for slot in p.get("slots", ())}
+
+
 def _update(project: Project, doc: Document, board: str,
             problems: list[Problem]) -> UpdateSpec | None:
     """The ``update:`` section: slot images stay inside Buildroot's images directory."""
@@ -322,9 +330,7 @@ def _update(project: Project, doc: Document, board: str,
     if raw is None:
         return None
     slots = []
-    entries = doc.data["image"]["partitions"]
-    assembled = {p["name"] for p in entries} | {f"{p['name']}_{slot}" for p in entries
-                                                for slot in p.get("slots", ())}
+    assembled = _assembled_names(doc)
     for slot, rel in raw["slots"].items():
         if rel.startswith(PARTITION_PREFIX):
             # An image image:<ws> assembles (a whole slot's filesystem for RAUC).
@@ -393,9 +399,7 @@ def _warn_duplicate_layers(doc: Document) -> None:
 def _budgets(doc: Document, problems: list[Problem]) -> tuple[Budget, ...]:
     """The ``budget:`` section; a partition budget names a partition or an A/B entry."""
     raw = doc.data.get("budget") or {}
-    entries = doc.data["image"]["partitions"]
-    names = {p["name"] for p in entries} | {f"{p['name']}_{slot}" for p in entries
-                                           for slot in p.get("slots", ())}
+    names = _assembled_names(doc)
     wanted: list[tuple[str, str | None, Any, tuple[str, ...]]] = []
     for whole in ("flash", "rootfs"):
         if whole in raw:

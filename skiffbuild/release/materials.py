@@ -19,6 +19,7 @@ from typing import Any
 
 from skiffbuild.buildroot import checkout
 from skiffbuild.buildroot.compile import source_date_epoch
+from skiffbuild.buildroot.handedits import parse_dotconfig
 from skiffbuild.buildroot.overrides import tree_digest
 from skiffbuild.buildroot.showinfo import query_overrides, query_show_info, workspace_sources
 from skiffbuild.core.fsutil import atomic_write, sha256_file
@@ -31,15 +32,11 @@ from skiffbuild.release.sbom import SbomInputs, sbom_json
 from skiffbuild.sources.dlcache import DownloadCache
 from skiffbuild.sources.lockfile import approved_sources, lock_path
 
-__all__ = ["PROVENANCE_FILE", "SBOM_FILE", "gather", "source_rows", "write_records"]
+__all__ = ["config_digest", "documents", "gather", "source_rows", "write_records"]
 
-_TOOLCHAIN = re.compile(r'^(BR2_TOOLCHAIN_(?:BUILDROOT|EXTERNAL)[A-Z0-9_]*|BR2_GCC_VERSION|'
-                        r'BR2_TOOLCHAIN_EXTERNAL_(?:PREFIX|CUSTOM_PREFIX)|BR2_KERNEL_HEADERS_'
-                        r'[A-Z0-9_]*)=(.*)$')
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+# The .config symbols that say which toolchain built the image (paths left out).
+_TOOLCHAIN = re.compile(r"BR2_TOOLCHAIN_(?:BUILDROOT|EXTERNAL)[A-Z0-9_]*|BR2_GCC_VERSION|"
+                        r"BR2_KERNEL_HEADERS_[A-Z0-9_]*")
 
 
 def config_digest(dotconfig: Path, project: Project) -> str:
@@ -66,11 +63,10 @@ def source_rows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
 
 
 def _toolchain(dotconfig: Path, compiled: dict[str, Any]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in dotconfig.read_text(errors="replace").splitlines():
-        match = _TOOLCHAIN.match(line)
-        if match and match.group(2) not in ("", '""', "n") and "PATH" not in match.group(1):
-            found[match.group(1)] = match.group(2).strip('"')
+    found = {symbol: value.strip('"') for symbol, value in
+             parse_dotconfig(dotconfig.read_text(errors="replace")).items()
+             if _TOOLCHAIN.fullmatch(symbol) and "PATH" not in symbol
+             and value not in ("", '""', "n")}
     external = compiled.get("external_toolchain")
     if isinstance(external, dict) and external.get("digest"):
         found["external.digest"] = str(external["digest"])
@@ -92,11 +88,11 @@ def gather(ws: Workspace, project: Project) -> SbomInputs:
     # Packages built from a local tree, as Buildroot says: the digest of the tree the
     # build used (compile.json), else of the tree as it is now.
     built_trees = compiled.get("overrides") or {}
-    overrides = {}
+    overrides: dict[str, str] = {}
     for pkg, tree_dir in sorted(query_overrides(ws, project).items()):
         recorded = built_trees.get(pkg)
         digest = recorded.get("sha256") if isinstance(recorded, dict) else None
-        overrides[pkg] = {"digest": str(digest or tree_digest(Path(tree_dir)))}
+        overrides[pkg] = str(digest or tree_digest(Path(tree_dir)))
     return SbomInputs(
         workspace=ws.name,
         show_info=query_show_info(ws, project),
@@ -116,14 +112,21 @@ def gather(ws: Workspace, project: Project) -> SbomInputs:
     )
 
 
+def documents(ws: Workspace, project: Project) -> tuple[str, str]:
+    """The SBOM and the provenance statement of the workspace, whose subjects are the
+    published files and that SBOM."""
+    inputs = gather(ws, project)
+    text = sbom_json(inputs)
+    subjects = {**(inputs.image or {}), SBOM_FILE: hashlib.sha256(text.encode()).hexdigest()}
+    return text, statement(inputs, subjects)
+
+
 def write_records(ws: Workspace, project: Project) -> tuple[Path, Path]:
     """image:<ws>'s last step: the SBOM and the provenance statement beside the image,
     each written whole under its final name."""
-    inputs = gather(ws, project)
-    text = sbom_json(inputs)
+    sbom_text, provenance_text = documents(ws, project)
     sbom = ws.paths.image_dir / SBOM_FILE
-    atomic_write(sbom, text)
-    subjects = {**(inputs.image or {}), SBOM_FILE: sha256_text(text)}
+    atomic_write(sbom, sbom_text)
     provenance = ws.paths.image_dir / PROVENANCE_FILE
-    atomic_write(provenance, statement(inputs, subjects))
+    atomic_write(provenance, provenance_text)
     return sbom, provenance

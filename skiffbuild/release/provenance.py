@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from skiffbuild import __version__
-from skiffbuild.release.sbom import SbomInputs
+from skiffbuild.release.sbom import SbomInputs, remote_url, sha256_of
 
 __all__ = ["BUILD_TYPE", "statement"]
 
@@ -33,12 +33,10 @@ def statement(inputs: SbomInputs, subjects: dict[str, str]) -> str:
         "annotations": {"tag": inputs.buildroot.get("tag"),
                         "patch_digest": inputs.buildroot["patch_digest"]}}]
     for row in inputs.sources:
-        sha = next((h["hash"] for h in row["hashes"] if h["type"] == "sha256"), None)
-        uris = [u.split("+", 1)[1] for u in row.get("uris", []) if "+" in u]
         dep: dict[str, Any] = {"name": f"{row['dl_dir']}/{row['file']}"}
-        if uris:
-            dep["uri"] = f"{uris[0].rstrip('/')}/{row['file']}"
-        if sha:
+        if url := remote_url(row.get("uris", []), row["file"]):
+            dep["uri"] = url
+        if sha := sha256_of(row):
             dep["digest"] = {"sha256": sha}
         deps.append(dep)
     deps += [{"name": f"layer:{la['name']}", "digest": {"sha256": la["digest"]}}

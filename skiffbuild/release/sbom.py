@@ -67,7 +67,7 @@ from packageurl import PackageURL
 from skiffbuild import __version__
 from skiffbuild.core.errors import BuildError
 
-__all__ = ["SbomInputs", "sbom_json"]
+__all__ = ["SbomInputs", "remote_url", "sbom_json", "sha256_of"]
 
 # A fixed namespace: the serial number is uuid5(namespace, digest of the content).
 _NAMESPACE = uuid.UUID("0b6c1f0e-5d9a-4f43-a3f1-736b69666662")
@@ -83,13 +83,13 @@ class SbomInputs:
     show_info: Mapping[str, Any]
     sources: list[dict[str, Any]]  # rows of ``skiffbuild sources <ws> --json``
     source_date_epoch: int
-    buildroot: dict[str, Any]  # url, commit, tag, patch_digest, patches [(name, path)]
+    buildroot: dict[str, Any]  # url, commit, tag, patch_digest, patches (paths)
     layers: list[dict[str, str]]  # name, digest
     config_sha256: str
     tree: Path  # the Buildroot tree, to read relative patch paths from
     roots: tuple[tuple[str, Path], ...]  # (shown prefix, directory) for absolute paths
     toolchain: dict[str, Any]
-    overrides: Mapping[str, Any]  # package -> {path, digest}
+    overrides: Mapping[str, str]  # package built from a local tree -> the tree's digest
     lock_sha256: str | None = None
     image: dict[str, str] | None = None  # name -> sha256 (SHA256SUMS), when built
 
@@ -107,8 +107,20 @@ def _shown(path: str, inputs: SbomInputs) -> tuple[str, Path]:
     return p.name, p
 
 
-def _sha256_of(row: dict[str, Any]) -> str | None:
+def sha256_of(row: Mapping[str, Any]) -> str | None:
+    """The sha256 of a row of ``skiffbuild sources --json``, if it has one."""
     return next((h["hash"] for h in row.get("hashes", []) if h.get("type") == "sha256"), None)
+
+
+def remote_url(uris: Iterable[str], file: str) -> str | None:
+    """Where ``file`` comes from: its first site (Buildroot's ``backend+base`` form) that
+    is not on this machine. A ``file`` or ``local`` site is a path here, which neither
+    the SBOM nor the provenance statement may name."""
+    for uri in uris:
+        backend, plus, base = str(uri).partition("+")
+        if plus and backend.split("|")[0] not in ("file", "local"):
+            return f"{base.rstrip('/')}/{file}"
+    return None
 
 
 def _licenses(text: str) -> list[DisjunctiveLicense]:
@@ -146,16 +158,6 @@ def _patches(paths: Iterable[str], inputs: SbomInputs) -> list[Patch]:
     return patches
 
 
-def _download_url(download: Mapping[str, Any]) -> str:
-    """Where a file comes from: its first site that is not on this machine (a ``file`` or
-    ``local`` site is a path here, which the document must not name), else its name."""
-    for uri in download.get("uris", []):
-        backend, plus, base = str(uri).partition("+")
-        if plus and backend.split("|")[0] not in ("file", "local"):
-            return f"{base.rstrip('/')}/{download['source']}"
-    return str(download["source"])
-
-
 def _package(key: str, entry: Mapping[str, Any], sources: dict[tuple[str, str], dict[str, Any]],
              inputs: SbomInputs) -> Component:
     virtual = bool(entry.get("virtual"))
@@ -166,8 +168,8 @@ def _package(key: str, entry: Mapping[str, Any], sources: dict[tuple[str, str], 
     downloads = [] if virtual or key in inputs.overrides else entry.get("downloads", [])
     for download in downloads:
         row = sources.get((entry.get("dl_dir", ""), download["source"]))
-        sha = _sha256_of(row) if row else None
-        url = _download_url(download)
+        sha = sha256_of(row) if row else None
+        url = remote_url(download.get("uris", []), download["source"]) or download["source"]
         refs.append(ExternalReference(
             type=ExternalReferenceType.SOURCE_DISTRIBUTION, url=XsUri(url),
             comment=f"{entry.get('dl_dir', '')}/{download['source']}",
@@ -180,9 +182,7 @@ def _package(key: str, entry: Mapping[str, Any], sources: dict[tuple[str, str], 
                               version=str(entry.get("version") or "") or None,
                               qualifiers=qualifiers)
     if key in inputs.overrides:
-        override = inputs.overrides[key]
-        props.append(Property(name="skiffbuild:override", value=str(
-            override.get("digest", "") if isinstance(override, Mapping) else override)))
+        props.append(Property(name="skiffbuild:override", value=inputs.overrides[key]))
     if not virtual and entry.get("redistributable") is False:
         props.append(Property(name="buildroot:redistributable", value="false"))
     host = str(entry.get("type", "")) == "host"

@@ -147,10 +147,20 @@ def test_size_report_sums_match_the_root_filesystem(built: DoitProject) -> None:
     chart = Path(report["chart"])
     assert chart.read_text().startswith("<?xml") and "busybox" in chart.read_text()
     first = chart.read_bytes()
-    assert built.skiffbuild("size", WS).returncode == 0
+    text = built.skiffbuild("size", WS)
+    assert text.returncode == 0
     assert chart.read_bytes() == first  # no date, no random ids
+    # The report is kept in the workspace too, as printed (less the chart's line).
+    kept = (_image(built) / "size-report.txt").read_text()
+    assert text.stdout == kept + "chart: workspaces/qemu-x86_64/image/size.svg\n"
+    assert kept.startswith(f"{WS}: disk ") and "  busybox " in kept
     again = built.skiffbuild("size", WS, "--against", WS)
-    assert again.returncode == 2 and "--against qemu-x86_64: no workspace" in again.stderr
+    assert again.returncode == 2
+    assert "error: --against qemu-x86_64: that is the workspace measured" in again.stderr
+    other = built.skiffbuild("size", WS, "--fast", "--against", "no-such-board")
+    assert other.returncode == 2
+    assert "error: --against no-such-board: no workspace, size.json or directory holding " \
+           "one by that name" in other.stderr
     copy = built.root / "before.json"
     record = json.loads((_image(built) / "size.json").read_text())
     record["rootfs"]["packages"] = [

@@ -49,7 +49,7 @@ def inputs(tmp_path: Path, **changes: Any) -> SbomInputs:
                    "patch_digest": "cd" * 32, "patches": []},
         layers=[{"name": "skiff/base", "digest": "ef" * 32}], config_sha256="12" * 32,
         tree=tree, roots=(("", tmp_path),), toolchain={"BR2_TOOLCHAIN_BUILDROOT": "y"},
-        overrides={"mine": {"digest": "34" * 32}}, lock_sha256="56" * 32,
+        overrides={"mine": "34" * 32}, lock_sha256="56" * 32,
         image={"board.img": "78" * 32})
     values.update(changes)
     return SbomInputs(**values)
@@ -109,3 +109,20 @@ def test_the_serial_number_follows_the_content(tmp_path: Path) -> None:
     assert one["metadata"]["component"]["externalReferences"] == [{
         "comment": "the image's build record, in the same directory", "type": "build-meta",
         "url": "build-info.json"}]
+
+
+def test_the_provenance_names_remote_sites_only(tmp_path: Path) -> None:
+    from skiffbuild.release.provenance import statement
+
+    rows = [{"file": "foo-1.2.tar.gz", "dl_dir": "foo",
+             "uris": ["file+/home/someone/mirror/foo", "https+https://example.org/foo"],
+             "hashes": [{"type": "sha256", "hash": SHA, "from": "foo.hash"}]},
+            {"file": "bar-3.tar.xz", "dl_dir": "bar", "uris": ["local+/home/someone/bar"],
+             "hashes": []}]
+    text = statement(inputs(tmp_path, sources=rows), {"board.img": "78" * 32})
+    deps = json.loads(text)["predicate"]["buildDefinition"]["resolvedDependencies"]
+    assert deps[1:3] == [
+        {"name": "foo/foo-1.2.tar.gz", "uri": "https://example.org/foo/foo-1.2.tar.gz",
+         "digest": {"sha256": SHA}},
+        {"name": "bar/bar-3.tar.xz"}]
+    assert "/home/someone" not in text
