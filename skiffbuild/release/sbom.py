@@ -1,8 +1,8 @@
 """The bill of materials of a workspace's image: CycloneDX 1.6 JSON.
 
-Written with cyclonedx-python-lib (the CycloneDX project's own library: its model keeps
-the document valid by construction, and it carries the schema the result is checked
-against), from what the pinned Buildroot itself says of the configuration (one
+Written as plain JSON (its bytes depend on the inputs only, never on what is installed),
+and checked against CycloneDX 1.6's schema with cyclonedx-python-lib where that optional
+library is installed; made from what the pinned Buildroot itself says of the configuration (one
 component per ``show-info`` entry, as Buildroot's ``utils/generate-cyclonedx`` makes
 them, virtual packages included and marked), enriched with what skiffbuild knows and
 Buildroot does not:
@@ -28,6 +28,7 @@ it for any configured workspace, before a build too.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -35,39 +36,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-from cyclonedx.model import (
-    AttachedText,
-    ExternalReference,
-    ExternalReferenceType,
-    HashAlgorithm,
-    HashType,
-    Property,
-    XsUri,
-)
-from cyclonedx.model.bom import Bom, BomMetaData
-from cyclonedx.model.component import (
-    Commit,
-    Component,
-    ComponentScope,
-    ComponentType,
-    Diff,
-    Patch,
-    PatchClassification,
-    Pedigree,
-)
-from cyclonedx.model.issue import IssueClassification, IssueType
-from cyclonedx.model.license import DisjunctiveLicense
-from cyclonedx.output.json import JsonV1Dot6
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.spdx import is_supported_id
-from cyclonedx.validation.json import JsonStrictValidator
-from packageurl import PackageURL
+from urllib.parse import quote
 
 from skiffbuild import __version__
 from skiffbuild.core.errors import BuildError
 
-__all__ = ["SbomInputs", "remote_url", "sbom_json", "sha256_of"]
+__all__ = ["SbomInputs", "remote_url", "sbom_json", "schema_errors", "sha256_of"]
 
 # A fixed namespace: the serial number is uuid5(namespace, digest of the content).
 _NAMESPACE = uuid.UUID("0b6c1f0e-5d9a-4f43-a3f1-736b69666662")
@@ -123,9 +97,13 @@ def remote_url(uris: Iterable[str], file: str) -> str | None:
     return None
 
 
-def _licenses(text: str) -> list[DisjunctiveLicense]:
+def _licenses(text: str) -> list[dict[str, Any]]:
+    """Buildroot's licence list, split where it separates licences (commas outside
+    parentheses). Each is given by name, as Buildroot writes it: an SPDX ``id`` must be one
+    of the SPDX list's, and no copy of that list is at hand on an offline build machine; a
+    document whose form depended on what is installed would not be reproducible."""
     found, depth, current = [], 0, ""
-    for char in text + ",":  # Buildroot separates licences with commas outside parentheses
+    for char in text + ",":
         if char == "," and depth == 0:
             if current.strip():
                 found.append(current.strip())
@@ -133,16 +111,34 @@ def _licenses(text: str) -> list[DisjunctiveLicense]:
             continue
         depth += (char == "(") - (char == ")")
         current += char
-    return [DisjunctiveLicense(id=name) if is_supported_id(name) else DisjunctiveLicense(
-        name=name) for name in found]
+    return [{"license": {"name": name}} for name in found]
 
 
-def _patches(paths: Iterable[str], inputs: SbomInputs) -> list[Patch]:
-    patches = []
+def _purl(name: str, version: str | None, qualifiers: Mapping[str, str]) -> str:
+    """A generic package URL (purl spec: name and version percent-encoded, qualifiers
+    sorted by key, ``:`` and ``/`` kept in their values)."""
+    text = f"pkg:generic/{quote(name, safe='')}"
+    if version:
+        text += f"@{quote(version, safe='')}"
+    if qualifiers:
+        text += "?" + "&".join(f"{key}={quote(value, safe=':/')}"
+                               for key, value in sorted(qualifiers.items()) if value)
+    return text
+
+
+def _sha256(content: str) -> list[dict[str, str]]:
+    return [{"alg": "SHA-256", "content": content}]
+
+
+def _properties(pairs: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"name": name, "value": value} for name, value in pairs]
+
+
+def _patches(paths: Iterable[str], inputs: SbomInputs) -> list[dict[str, Any]]:
+    patches: list[dict[str, Any]] = []
     for path in paths:
         if "://" in path:  # a <PKG>_PATCH download
-            patches.append(Patch(type=PatchClassification.UNOFFICIAL,
-                                 diff=Diff(url=XsUri(path))))
+            patches.append({"type": "unofficial", "diff": {"url": path}})
             continue
         name, file = _shown(path, inputs)
         try:
@@ -150,51 +146,61 @@ def _patches(paths: Iterable[str], inputs: SbomInputs) -> list[Patch]:
         except OSError:
             raise BuildError(f"{inputs.workspace}: cannot read the patch {name} that "
                              "Buildroot applies") from None
-        resolves = [IssueType(type=IssueClassification.SECURITY, id=cve)
-                    for cve in sorted(set(_CVE.findall(text.split("\n---", 1)[0])))]
-        patches.append(Patch(type=PatchClassification.UNOFFICIAL, resolves=resolves,
-                             diff=Diff(url=XsUri(name), text=AttachedText(
-                                 content=text, content_type="text/x-diff"))))
+        patch: dict[str, Any] = {"type": "unofficial", "diff": {
+            "text": {"contentType": "text/x-diff", "content": text}, "url": name}}
+        cves = sorted(set(_CVE.findall(text.split("\n---", 1)[0])))
+        if cves:
+            patch["resolves"] = [{"type": "security", "id": cve} for cve in cves]
+        patches.append(patch)
     return patches
 
 
 def _package(key: str, entry: Mapping[str, Any], sources: dict[tuple[str, str], dict[str, Any]],
-             inputs: SbomInputs) -> Component:
+             inputs: SbomInputs) -> dict[str, Any]:
     virtual = bool(entry.get("virtual"))
-    props = [Property(name="buildroot:type", value=str(entry.get("type", ""))),
-             Property(name="buildroot:virtual", value=str(virtual).lower())]
-    refs, purl = [], None
+    name = str(entry.get("name") or key)
+    version = None if virtual else str(entry.get("version", "")) or None
+    props = [("buildroot:type", str(entry.get("type", ""))),
+             ("buildroot:virtual", str(virtual).lower())]
+    refs: list[dict[str, Any]] = []
+    purl = None
     # A package built from a local tree downloads nothing (its tree's digest is below).
     downloads = [] if virtual or key in inputs.overrides else entry.get("downloads", [])
     for download in downloads:
         row = sources.get((entry.get("dl_dir", ""), download["source"]))
         sha = sha256_of(row) if row else None
         url = remote_url(download.get("uris", []), download["source"]) or download["source"]
-        refs.append(ExternalReference(
-            type=ExternalReferenceType.SOURCE_DISTRIBUTION, url=XsUri(url),
-            comment=f"{entry.get('dl_dir', '')}/{download['source']}",
-            hashes=[HashType(alg=HashAlgorithm.SHA_256, content=sha)] if sha else []))
+        ref: dict[str, Any] = {"url": url, "comment": f"{entry.get('dl_dir', '')}/"
+                               f"{download['source']}", "type": "source-distribution"}
+        if sha:
+            ref["hashes"] = _sha256(sha)
+        refs.append(ref)
         if purl is None and not virtual:
-            qualifiers = {"download_url": url}
-            if sha:
-                qualifiers["checksum"] = f"sha256:{sha}"
-            purl = PackageURL(type="generic", name=str(entry.get("name") or key),
-                              version=str(entry.get("version") or "") or None,
-                              qualifiers=qualifiers)
+            purl = _purl(name, version, {"download_url": url,
+                                         "checksum": f"sha256:{sha}" if sha else ""})
     if key in inputs.overrides:
-        props.append(Property(name="skiffbuild:override", value=inputs.overrides[key]))
+        props.append(("skiffbuild:override", inputs.overrides[key]))
     if not virtual and entry.get("redistributable") is False:
-        props.append(Property(name="buildroot:redistributable", value="false"))
-    host = str(entry.get("type", "")) == "host"
+        props.append(("buildroot:redistributable", "false"))
+    component: dict[str, Any] = {"type": "library", "bom-ref": key, "name": name}
+    if version:
+        component["version"] = version
+    # Host tools build the image; they are not in it.
+    component["scope"] = "excluded" if entry.get("type") == "host" else "required"
+    licenses = [] if virtual else _licenses(str(entry.get("licenses", "")))
+    if licenses:
+        component["licenses"] = licenses
+    if entry.get("cpe-id"):
+        component["cpe"] = str(entry["cpe-id"])
+    if purl:
+        component["purl"] = purl
+    if refs:
+        component["externalReferences"] = refs
+    component["properties"] = _properties(sorted(props))
     patches = _patches(entry.get("patches", []), inputs) if not virtual else []
-    return Component(
-        bom_ref=key, type=ComponentType.LIBRARY, name=str(entry.get("name") or key),
-        version=None if virtual else str(entry.get("version", "")) or None,
-        licenses=[] if virtual else _licenses(str(entry.get("licenses", ""))),
-        cpe=entry.get("cpe-id"), purl=purl, external_references=refs, properties=props,
-        # Host tools build the image; they are not in it.
-        scope=ComponentScope.EXCLUDED if host else ComponentScope.REQUIRED,
-        pedigree=Pedigree(patches=patches) if patches else None)
+    if patches:
+        component["pedigree"] = {"patches": patches}
+    return component
 
 
 def _document(inputs: SbomInputs, serial: uuid.UUID) -> str:
@@ -202,18 +208,19 @@ def _document(inputs: SbomInputs, serial: uuid.UUID) -> str:
     sources = {(row["dl_dir"], row["file"]): row for row in inputs.sources}
     packages = {key: _package(key, info[key], sources, inputs) for key in sorted(info)}
     br = inputs.buildroot
-    buildroot = Component(
-        bom_ref="pin:buildroot", type=ComponentType.FRAMEWORK, name="buildroot",
-        version=br.get("tag") or br["commit"][:12],
-        external_references=[ExternalReference(type=ExternalReferenceType.VCS,
-                                               url=XsUri(br["url"]))],
-        properties=[Property(name="skiffbuild:patch_digest", value=str(br["patch_digest"]))],
-        pedigree=Pedigree(commits=[Commit(uid=br["commit"])],
-                          patches=_patches([str(p) for p in br.get("patches", [])], inputs)
-                          or None))
-    layers = [Component(bom_ref=f"layer:{la['name']}", type=ComponentType.DATA,
-                        name=la["name"], version=la["digest"][:12],
-                        properties=[Property(name="skiffbuild:digest", value=la["digest"])])
+    pedigree: dict[str, Any] = {"commits": [{"uid": br["commit"]}]}
+    pin_patches = _patches([str(p) for p in br.get("patches", [])], inputs)
+    if pin_patches:
+        pedigree["patches"] = pin_patches
+    buildroot = {
+        "type": "framework", "bom-ref": "pin:buildroot", "name": "buildroot",
+        "version": br.get("tag") or br["commit"][:12],
+        "externalReferences": [{"url": br["url"], "type": "vcs"}],
+        "properties": _properties([("skiffbuild:patch_digest", str(br["patch_digest"]))]),
+        "pedigree": pedigree}
+    layers = [{"type": "data", "bom-ref": f"layer:{la['name']}", "name": la["name"],
+               "version": la["digest"][:12],
+               "properties": _properties([("skiffbuild:digest", la["digest"])])}
               for la in inputs.layers]
     facts = {"skiffbuild:config.sha256": inputs.config_sha256,
              "skiffbuild:source_date_epoch": str(inputs.source_date_epoch),
@@ -222,37 +229,61 @@ def _document(inputs: SbomInputs, serial: uuid.UUID) -> str:
              **{f"skiffbuild:image.{name}.sha256": sha
                 for name, sha in sorted((inputs.image or {}).items())}}
     disk = (inputs.image or {}).get(f"{inputs.workspace}.img")
-    image = Component(
-        bom_ref=f"image:{inputs.workspace}", type=ComponentType.FIRMWARE,
-        name=inputs.workspace, version=disk[:12] if disk else "unbuilt",
-        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=disk)] if disk else [],
-        external_references=[ExternalReference(
-            type=ExternalReferenceType.BUILD_META, url=XsUri("build-info.json"),
-            comment="the image's build record, in the same directory")] if disk else [],
-        properties=[Property(name=k, value=v) for k, v in sorted(facts.items()) if v])
-    tool = Component(type=ComponentType.APPLICATION, name="skiffbuild", version=__version__,
-                     bom_ref="tool:skiffbuild")
-    meta = BomMetaData(component=image, tools=[], timestamp=datetime.fromtimestamp(
-        inputs.source_date_epoch, tz=timezone.utc))
-    meta.tools.components.add(tool)
-    bom = Bom(serial_number=serial, metadata=meta,
-              components=[buildroot, *layers, *packages.values()])
-    for key, component in packages.items():
-        deps = {d for d in info[key].get("dependencies", []) if d in packages}
-        if deps:
-            bom.register_dependency(component, [packages[d] for d in sorted(deps)])
+    image: dict[str, Any] = {"type": "firmware", "bom-ref": f"image:{inputs.workspace}",
+                             "name": inputs.workspace,
+                             "version": disk[:12] if disk else "unbuilt"}
+    if disk:
+        image["hashes"] = _sha256(disk)
+        image["externalReferences"] = [{
+            "url": "build-info.json", "comment": "the image's build record, in the same "
+            "directory", "type": "build-meta"}]
+    image["properties"] = _properties((k, v) for k, v in sorted(facts.items()) if v)
+    timestamp = datetime.fromtimestamp(inputs.source_date_epoch, tz=timezone.utc)
+    dependencies = [{"ref": key, "dependsOn": deps} for key in packages
+                    if (deps := sorted({d for d in info[key].get("dependencies", [])
+                                        if d in packages}))]
     # The image is made of what is installed for the target, on the layers and the pin.
-    shipped = [c for k, c in packages.items() if info[k].get("type") != "host"]
-    bom.register_dependency(image, [buildroot, *layers, *shipped])
-    return JsonV1Dot6(bom).output_as_string(indent=1)
+    dependencies.append({"ref": image["bom-ref"], "dependsOn": [
+        "pin:buildroot", *(la["bom-ref"] for la in layers),
+        *(k for k in packages if info[k].get("type") != "host")]})
+    bom = {
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "serialNumber": serial.urn,
+        "version": 1,
+        "metadata": {"timestamp": timestamp.isoformat(),
+                     "tools": {"components": [{"type": "application",
+                                               "bom-ref": "tool:skiffbuild",
+                                               "name": "skiffbuild",
+                                               "version": __version__}]},
+                     "component": image},
+        "components": [buildroot, *layers, *packages.values()],
+        "dependencies": dependencies,
+    }
+    return json.dumps(bom, indent=1, ensure_ascii=False)
+
+
+def schema_errors(text: str) -> str | None:
+    """What CycloneDX 1.6's schema says is wrong with ``text`` (None: nothing), checked
+    with cyclonedx-python-lib, which carries the schema. Raises ImportError when that
+    optional library (``skiffbuild[sbom-check]``) is not installed."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    return None if error is None else str(error)
 
 
 def sbom_json(inputs: SbomInputs) -> str:
-    """The document, schema-validated; the serial number is derived from the content."""
+    """The document; the serial number is derived from the content. Checked against the
+    CycloneDX schema when cyclonedx-python-lib is installed (the check never changes the
+    bytes)."""
     draft = _document(inputs, uuid.UUID(int=0))
     serial = uuid.uuid5(_NAMESPACE, hashlib.sha256(draft.encode()).hexdigest())
     text = _document(inputs, serial) + "\n"
-    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    try:
+        error = schema_errors(text)
+    except ImportError:
+        return text
     if error is not None:
         raise BuildError(f"{inputs.workspace}: the SBOM does not validate against "
                          f"CycloneDX 1.6: {error}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DoitProject, PinnedTree, make_doit_project, serve_sources
+from sbomschema import assert_valid_cyclonedx
 
 pytestmark = pytest.mark.slow
 
@@ -45,11 +46,7 @@ def _show_info(project: DoitProject) -> dict[str, dict[str, object]]:
 
 
 def test_sbom_is_valid_cyclonedx_with_every_package(built: DoitProject) -> None:
-    from cyclonedx.schema import SchemaVersion
-    from cyclonedx.validation.json import JsonStrictValidator
-
     text = (_image(built) / "sbom.cdx.json").read_text()
-    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
     bom = json.loads(text)
     assert (bom["bomFormat"], bom["specVersion"]) == ("CycloneDX", "1.6")
     info = _show_info(built)
@@ -86,6 +83,10 @@ def test_sbom_is_valid_cyclonedx_with_every_package(built: DoitProject) -> None:
     assert buildroot["pedigree"]["commits"] == [{"uid": info_json["buildroot"]["commit"]}]
     # No path of this machine leaks into the document.
     assert str(built.root) not in text
+
+
+def test_sbom_validates_against_the_cyclonedx_schema(built: DoitProject) -> None:
+    assert_valid_cyclonedx((_image(built) / "sbom.cdx.json").read_text())
 
 
 def test_every_verified_source_is_in_the_sbom_with_its_sha256(built: DoitProject) -> None:

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sbomschema import assert_valid_cyclonedx
+
 from skiffbuild.release.sbom import SbomInputs, sbom_json
 
 SHA = "ab" * 32
@@ -68,18 +70,23 @@ def test_a_package_and_its_sources_patches_and_licences(tmp_path: Path) -> None:
         "comment": "foo/foo-1.2.tar.gz", "type": "source-distribution",
         "url": "https://example.org/foo/foo-1.2.tar.gz",
         "hashes": [{"alg": "SHA-256", "content": SHA}]}]
-    # Commas inside parentheses stay with their licence; SPDX ids where they are valid.
+    # Commas inside parentheses stay with their licence; each licence by its name.
     assert sorted(str(lic["license"]) for lic in foo["licenses"]) == [
         "{'name': 'Custom-1'}", "{'name': 'GPL-2.0+ (programs)'}",
         "{'name': 'LGPL-2.1+ (libraries)'}"]
     mit = found["host-bar"]["licenses"]
-    assert mit == [{"license": {"id": "MIT"}}]
+    assert mit == [{"license": {"name": "MIT"}}]
     (patch,) = foo["pedigree"]["patches"]
     assert patch["diff"]["url"] == "package/foo/0001-fix.patch"
     assert "+b" in patch["diff"]["text"]["content"]
     assert sorted(r["id"] for r in patch["resolves"]) == ["CVE-2025-0007", "CVE-2026-1234"]
     assert foo["cpe"] == "cpe:2.3:a:foo:foo:1.2:*:*:*:*:*:*:*"
     assert found["host-bar"]["scope"] == "excluded" and foo["scope"] == "required"
+
+
+def test_the_document_validates_against_the_cyclonedx_schema(tmp_path: Path) -> None:
+    assert_valid_cyclonedx(sbom_json(inputs(tmp_path, image=None, lock_sha256=None)))
+    assert_valid_cyclonedx(sbom_json(inputs(tmp_path)))
 
 
 def test_nothing_of_this_machine_leaks(tmp_path: Path) -> None:

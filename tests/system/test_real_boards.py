@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, DoitProject
+from sbomschema import assert_valid_cyclonedx
 
 pytestmark = pytest.mark.real_buildroot
 
@@ -86,12 +87,8 @@ def show_info(project: DoitProject, board: str) -> dict[str, dict[str, object]]:
 def test_sbom_lists_what_real_buildroot_shows(real_project: DoitProject, board: str) -> None:
     """Issue 16: the SBOM's packages are exactly show-info's, with its versions, licences
     and CPE identifiers, and the document validates against CycloneDX 1.6."""
-    from cyclonedx.schema import SchemaVersion
-    from cyclonedx.validation.json import JsonStrictValidator
-
     printed = real_project.skiffbuild("sbom", board)
     assert printed.returncode == 0, printed.stderr
-    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(printed.stdout) is None
     bom = json.loads(printed.stdout)
     info = show_info(real_project, board)
     packages = {c["bom-ref"]: c for c in bom["components"]
@@ -114,3 +111,5 @@ def test_sbom_lists_what_real_buildroot_shows(real_project: DoitProject, board: 
     for key, entry in info.items():
         patches = packages[key].get("pedigree", {}).get("patches", [])
         assert len(patches) == len(entry.get("patches", [])), key
+    # Last: without the optional schema library this skips, after everything above held.
+    assert_valid_cyclonedx(printed.stdout)
