@@ -7,7 +7,9 @@ Serves ``files`` (URL path -> bytes) with Range support. Faults per path:
 N seconds), ``huge`` (a body of that many bytes, whatever the file), ``gzip``
 (the body gzip-compressed, with ``Content-Encoding: gzip``), ``label_gzip``
 (``Content-Encoding: gzip`` on the unchanged bytes). Every request is counted,
-and its headers kept. ``refused_url()``: a URL on which nothing listens.
+and its headers kept. ``writable``: PUT stores a body (201) and DELETE removes one, as
+nginx's WebDAV module does; otherwise they are refused (403). ``refused_url()``: a URL
+on which nothing listens.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class FaultyServer:
     headers: list[dict[str, str]] = field(default_factory=list)
     latency: float = 0.0  # seconds before every response (a far-away server)
     proxied: list[str] = field(default_factory=list)  # absolute-form requests (as a proxy)
+    writable: bool = False  # PUT and DELETE allowed
+    methods: Counter = field(default_factory=Counter)  # (method, path) -> count
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -69,6 +73,15 @@ class FaultyServer:
             def do_GET(self) -> None:
                 server._serve(self)
 
+            def do_HEAD(self) -> None:
+                server._head(self)
+
+            def do_PUT(self) -> None:
+                server._write(self)
+
+            def do_DELETE(self) -> None:
+                server._write(self)
+
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -82,7 +95,40 @@ class FaultyServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    def _empty(self, req: BaseHTTPRequestHandler, status: int) -> None:
+        req.send_response(status)
+        req.send_header("Content-Length", "0")
+        req.end_headers()
+
+    def _head(self, req: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.methods["HEAD", req.path] += 1
+            data = self.files.get(req.path)
+            fault = self.faults.get(req.path, Fault())
+        if data is None or fault.missing:
+            self._empty(req, 404)
+            return
+        req.send_response(200)
+        req.send_header("Content-Length", str(len(data)))
+        req.end_headers()
+
+    def _write(self, req: BaseHTTPRequestHandler) -> None:
+        length = int(req.headers.get("Content-Length") or 0)
+        body = req.rfile.read(length) if req.command == "PUT" else b""
+        with self._lock:
+            self.methods[req.command, req.path] += 1
+            if not self.writable:
+                status = 403
+            elif req.command == "PUT":
+                status = 204 if req.path in self.files else 201
+                self.files[req.path] = body
+            else:
+                status = 204 if self.files.pop(req.path, None) is not None else 404
+        self._empty(req, status)
+
     def _serve(self, req: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.methods["GET", req.path] += 1
         if self.latency:
             time.sleep(self.latency)
         path = req.path

@@ -4,7 +4,8 @@ The subcommands live in ``commands_info`` (layers, boards, completion),
 ``commands_sources`` (sources, export, import, pin, lock), ``commands_build``
 (check, build, run, repro, nightly, tryout, testtree), ``commands_menuconfig``,
 ``commands_diff``, ``commands_graph``, ``commands_skiffos`` (import-skiffos),
-``commands_push``, ``commands_bom`` (sbom, legal-info) and ``commands_size``.
+``commands_push``, ``commands_bom`` (sbom, legal-info), ``commands_size`` and
+``commands_cache``.
 Building itself is doit's job (``doit image:pi4``); ``skiffbuild build`` runs the
 same tasks in-process.
 Exit status: 0 success, 1 build failure or strict-mode findings, 2 user error,
@@ -23,6 +24,7 @@ from typing import Any
 from skiffbuild import __version__
 from skiffbuild.app import commands_bom as bom
 from skiffbuild.app import commands_build as build
+from skiffbuild.app import commands_cache as cache
 from skiffbuild.app import commands_diff as diff
 from skiffbuild.app import commands_graph as graph
 from skiffbuild.app import commands_info as info
@@ -253,8 +255,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable list")
     p.add_argument("--offline", action="store_true", help="never touch the network")
     p = command("sbom", bom.cmd_sbom, "print the workspace's bill of materials (CycloneDX)",
-                "Configure the workspace and print its SBOM: CycloneDX 1.6 JSON, validated "
-                "against the schema, with every package Buildroot's show-info lists (version, "
+                "Configure the workspace and print its SBOM: CycloneDX 1.6 JSON (checked "
+                "against the schema when cyclonedx-python-lib is installed), with every "
+                "package Buildroot's show-info lists (version, "
                 "licences, CPE, patches), every source with the sha256 skiffbuild verified, "
                 "the pin, the layers and the toolchain; once the image is built, its digests "
                 "too. image:<ws> writes the same document to image/sbom.cdx.json.",
@@ -265,6 +268,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--provenance", action="store_true",
                    help="print the provenance statement (in-toto v1, SLSA provenance v1) "
                    "instead")
+    p = command("cache", cache.cmd_cache, "the shared stage cache of a workspace",
+                "status: the workspace's key, and whether the store has an entry a trusted "
+                "key signed. push: bring compile:<ws> up to date and publish its outputs, "
+                "signed (SKIFFBUILD_CACHE_SIGN). pull: restore compile:<ws>'s outputs from "
+                "the store, or fail without building. The store is SKIFFBUILD_CACHE_URL; "
+                "the keys trusted are SKIFFBUILD_CACHE_TRUST.",
+                ["skiffbuild cache status pi4", "skiffbuild cache push pi4",
+                 "skiffbuild cache pull pi4 --url http://cache.lan:8080/skiffbuild"])
+    p.add_argument("action", choices=("status", "push", "pull"))
+    p.add_argument("workspace")
+    p.add_argument("--url", help="the store (default: SKIFFBUILD_CACHE_URL)")
+    p.add_argument("--json", action="store_true", help="status: machine-readable")
     p = command("legal-info", bom.cmd_legal_info, "collect the licences and sources of what "
                 "the image ships", "Bring the workspace's verified sources up to date, run "
                 "Buildroot's make legal-info from that cache only, and publish the result in "

@@ -56,10 +56,12 @@ from skiffbuild.core.settings import ENV_MAKE_ARGS
 from skiffbuild.model.manifest import load_pin
 from skiffbuild.model.plan import Workspace
 
-__all__ = ["ToolchainUnchanged", "compile_inputs", "compile_links", "compile_workspace",
+__all__ = ["RESTORED", "ToolchainUnchanged", "compile_inputs", "compile_links", "compile_workspace",
            "list_tree", "make_args", "progress_line", "quoted_tail", "source_date_epoch"]
 
 # ">>> busybox 1.37.0 Building"; packages without a version: ">>> skeleton  Installing".
+# In state/: output/ holds what the stage cache restored (farm.stagecache), not a build.
+RESTORED = "restored.json"
 _PROGRESS = re.compile(r"^>>> (\S+) (\S*) (\S.*)$")
 # Steps outside packages: ">>>   Executing post-build script /x/post-build.sh".
 _STEP = re.compile(r"^>>>   (\S.*)$")
@@ -292,12 +294,18 @@ def _prepare(ws: Workspace, project: Project, tree: Path, run_make: Callable[[li
                "patch_digest": checkout.patch_digest(ws.pin)}
     built_configs = _built_configs(ws, record)
     clean = _Cleaning(ws, echo)
-    if built_configs:  # else nothing was built here yet
+    if (_state(ws) / RESTORED).exists():
+        # The shared stage cache put images/ and target/ here, without the package
+        # build directories that made them: nothing here can be built upon.
+        clean.full = True
+        clean.say("output/ was restored from the stage cache: full rebuild (make clean)")
+    elif built_configs:  # else nothing was built here yet
         _tree_changes(ws, project, tree, record, current, built_configs, clean)
         _toolchain_changes(record, toolchain, clean)
         _config_changes(ws, project, tree, built_configs, clean)
     if clean.full:
         run_make(["clean"])
+        (_state(ws) / RESTORED).unlink(missing_ok=True)
     elif clean.packages:
         run_make([f"{pkg}-dirclean" for pkg in sorted(clean.packages)])
     return OutputRecord(tree=current, config=sha256_file(ws.paths.dotconfig),

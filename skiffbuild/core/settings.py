@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 from skiffbuild.core.errors import SkiffError
 
-__all__ = ["ENV_CPUS", "ENV_DOWNLOAD_LIMIT", "ENV_JOBS", "ENV_LAYER_PATH", "ENV_MAKE_ARGS",
-           "ENV_MIRRORS", "ENV_OFFLINE", "ENV_PRIMARY_SITE", "ENV_PROJECT", "ENV_QUIET",
+__all__ = ["ENV_CACHE_SIGN", "ENV_CACHE_TRUST", "ENV_CACHE_URL", "ENV_CPUS",
+           "ENV_DOWNLOAD_LIMIT", "ENV_JOBS", "ENV_LAYER_PATH", "ENV_MAKE_ARGS", "ENV_MIRRORS",
+           "ENV_OFFLINE", "ENV_PRIMARY_SITE", "ENV_PROJECT", "ENV_QUIET",
            "ENV_STRICT", "VARIABLES", "Settings", "Variable", "doit_option", "doit_workers",
            "flag", "process_settings"]
 
@@ -43,6 +44,9 @@ ENV_MAKE_ARGS = "SKIFFBUILD_MAKE_ARGS"
 ENV_STRICT = "SKIFFBUILD_STRICT"
 ENV_QUIET = "SKIFFBUILD_QUIET_FINDINGS"
 ENV_CPUS = "SKIFFBUILD_CPUS"
+ENV_CACHE_URL = "SKIFFBUILD_CACHE_URL"
+ENV_CACHE_TRUST = "SKIFFBUILD_CACHE_TRUST"
+ENV_CACHE_SIGN = "SKIFFBUILD_CACHE_SIGN"
 
 # The one table of what skiffbuild reads from its environment.
 VARIABLES: tuple[Variable, ...] = (
@@ -57,6 +61,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(ENV_STRICT, "1: config:<ws> fails on findings"),
     Variable(ENV_QUIET, "1: config:<ws> keeps its findings to its report (set by check)"),
     Variable(ENV_CPUS, "CPUs the builds of one run share (default: those this process may use)"),
+    Variable(ENV_CACHE_URL, "the shared stage cache (http://...): compile:<ws> restores from it"),
+    Variable(ENV_CACHE_TRUST, "':'-separated Ed25519 public keys whose cache entries are trusted"),
+    Variable(ENV_CACHE_SIGN, "Ed25519 private key: this builder publishes what it compiles"),
 )
 
 
@@ -100,6 +107,7 @@ class Settings:
     quiet: bool = False  # config:<ws> keeps its findings to its report
     workers: int = 1  # doit -n: task actions at once
     process_pool: bool = False  # doit -P process: actions in worker processes
+    cache_only: bool = False  # compile:<ws> restores from the stage cache or fails (cache pull)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str], argv: Sequence[str] = (),

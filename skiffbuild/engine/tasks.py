@@ -55,6 +55,7 @@ from skiffbuild.core.settings import Settings, process_settings
 from skiffbuild.engine.budget import CpuBudget
 from skiffbuild.engine.checker import ContentChecker
 from skiffbuild.engine.progress import ReportedFailure, board, reporter_for
+from skiffbuild.farm.stagecache import compile_with_cache
 from skiffbuild.image.assemble import assemble
 from skiffbuild.image.published import PROVENANCE_FILE, SBOM_FILE, PublishedIntact
 from skiffbuild.model.model import BuildrootPin
@@ -215,8 +216,10 @@ class _Run:
         def progress(text: str) -> None:
             board().status(ws.name, f"compile:{ws.name}", text)
 
-        compile_workspace(ws, project, self.settings.environ, _echo, progress,
-                          jobs=self.budget.jlevel())
+        compile_with_cache(ws, project, self.settings.environ, offline=self.settings.offline,
+                           only=self.settings.cache_only, echo=_echo, build=functools.partial(
+                               compile_workspace, ws, project, self.settings.environ, _echo,
+                               progress, jobs=self.budget.jlevel()))
 
     def image(self, ws: Workspace, project: Project) -> None:
         # Imported here: the SBOM's library is not needed to list or check tasks.

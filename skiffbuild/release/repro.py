@@ -181,7 +181,8 @@ def _build(copy: Project, ws: str, variant: dict[str, str], log: Path) -> dict[s
         else:
             applied["hostname"] = None
             applied.setdefault("not_applied", []).append("hostname: needs root and unshare")
-    status = call(argv, extra_env=extra, unset=("LC_*", "LANG*", "TZ*"),
+    # Never the shared stage cache: both builds must really build.
+    status = call(argv, extra_env=extra, unset=("LC_*", "LANG*", "TZ*", "SKIFFBUILD_CACHE_*"),
                   umask=int(variant["umask"], 8), output=log, what=f"repro: build of {ws}")
     if status != 0:
         raise BuildError(f"repro: build of {ws} in {copy.root} failed:\n{quote(tail(log, 15))}"

@@ -1,0 +1,1 @@
+"""Past one machine: the shared stage cache and its store."""
