@@ -14,6 +14,7 @@
   (f) both boards, with a gcc -O2 package, doit -n 2    vs  serially
   (g) real Buildroot: a no-op image, check of pi4, a compile from clean
                                                          vs  an empty dodo / the same make by hand
+  (h) a fresh worker to a finished image, stage cache hit vs  no cache / a local no-op
 
 (a)-(f) build with the Buildroot-compatible test tree (their rows say
 "test tree"); (g) with real Buildroot from shared/ and the small board of
@@ -36,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import downloads
 from common import ROOT, Row, machine
+from farm import bench_farm
 from pipeline import bench_pipeline
 from real import bench_real
 from scaling import bench_scaling
@@ -77,7 +79,8 @@ def main() -> int:
         rows += bench_scaling(base, args.repeat, _echo)
         rows += downloads.rows(_echo, max(3, args.repeat))
         rows += bench_real(base, args.repeat, _echo)
-    order = {"(a)": 0, "(b)": 1, "(c)": 2, "(d)": 3, "(e)": 4, "(f)": 5, "(g)": 6}
+        rows += bench_farm(base, args.repeat, _echo)
+    order = {"(a)": 0, "(b)": 1, "(c)": 2, "(d)": 3, "(e)": 4, "(f)": 5, "(g)": 6, "(h)": 7}
     rows.sort(key=lambda r: order[r.figure[:3]])
     print(f"skiffbuild benchmarks, {time.strftime('%Y-%m-%d')}, on {machine()}"
           + (", PYTHONDONTWRITEBYTECODE set (bytecode compiled first)"
