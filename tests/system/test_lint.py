@@ -30,7 +30,7 @@ def test_mypy_is_clean() -> None:
 
 
 def test_the_layers_import_only_downwards() -> None:
-    # pyproject.toml's [tool.importlinter]: app > engine > release > image > sources >
+    # pyproject.toml's [tool.importlinter]: app > engine > farm > release > image > sources >
     # buildroot > model > core.
     # Through this interpreter, not a lint-imports script beside it (a venv made with
     # --system-site-packages has the library but not the script).
