@@ -59,7 +59,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _push(args: argparse.Namespace, settings: Settings) -> int:
-    from skiffbuild.farm.stagecache import publish, stage_key
+    from skiffbuild.farm.stagecache import publish, publish_sources, stage_key
     from skiffbuild.farm.store import StoreUnavailable
 
     cache = _cache(settings, args.url)
@@ -75,11 +75,13 @@ def _push(args: argparse.Namespace, settings: Settings) -> int:
         raise SkiffError(f"{ws.name} is not cached: {inputs}")
     epoch = int(json.loads(ws.paths.compile_record.read_text())["source_date_epoch"])
     try:
+        sent = publish_sources(ws, plan.project, cache.store)
         size = publish(ws, key, inputs, cache, epoch)
     except StoreUnavailable as exc:
         print(f"error: not published: {exc}", file=sys.stderr)
         return 1
-    print(f"{ws.name}: published to {cache.store.url} (key {key}, {size})")
+    print(f"{ws.name}: published to {cache.store.url} (key {key}, {size}; {sent} new source "
+          "files)")
     return 0
 
 

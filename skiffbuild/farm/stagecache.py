@@ -47,8 +47,9 @@ from skiffbuild.farm.store import Store, StoreUnavailable, blob_path
 from skiffbuild.model.plan import Workspace
 from skiffbuild.sources import signing
 
-__all__ = ["ENTRY_LIMIT", "RESTORED", "CacheSettings", "Entry", "Outcome", "entry_path",
-           "compile_with_cache", "lookup", "publish", "restore", "settings_of", "stage_key"]
+__all__ = ["ENTRY_LIMIT", "RESTORED", "CacheSettings", "Entry", "Outcome", "compile_with_cache",
+           "entry_path", "lookup", "publish", "publish_sources", "restore", "settings_of",
+           "stage_key"]
 
 SCHEMA = 1
 MISS = "not in the store"
@@ -283,6 +284,20 @@ def restore(entry: Entry, ws: Workspace, cache: CacheSettings) -> tuple[bool, st
         shutil.rmtree(work, ignore_errors=True)
 
 
+def publish_sources(ws: Workspace, project: Project, store: Store) -> int:
+    """Upload the workspace's verified sources the store lacks, as
+    ``sources/<dl_dir>/<file>`` (the downloader's first site for every worker; each
+    file is verified there against its hashes as from any site). How many were sent."""
+    sent = 0
+    for row in json.loads(ws.paths.sources.read_text())["sources"]:
+        path, name = project.dl_dir / row["dl_dir"] / row["file"], \
+            f"sources/{row['dl_dir']}/{row['file']}"
+        if path.is_file() and not store.exists(name):
+            store.put(name, path)
+            sent += 1
+    return sent
+
+
 def publish(ws: Workspace, key: str, inputs: Mapping[str, Any], cache: CacheSettings,
             epoch: int) -> str:
     """Upload the workspace's outputs under ``key``, signed; the size text. Raises
@@ -372,8 +387,9 @@ def compile_with_cache(ws: Workspace, project: Project, environ: Mapping[str, st
         return
     compiled = json.loads(ws.paths.compile_record.read_text())
     try:
+        sent = publish_sources(ws, project, cache.store)
         text = publish(ws, key, inputs, cache, int(compiled["source_date_epoch"]))
     except StoreUnavailable as exc:
         say(f"warning: not published to the stage cache: {exc}")
         return
-    say(f"published to the stage cache (key {short}, {text})")
+    say(f"published to the stage cache (key {short}, {text}; {sent} new source files)")

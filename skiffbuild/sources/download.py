@@ -1,8 +1,9 @@
 """Fetching sources into the verified cache: mirrors first, resumable,
 hashed while streaming, several at once, and never online when offline.
 
-URL order for a file: the ``SKIFFBUILD_MIRRORS`` alternatives of each of its
-URIs, then the primary-site setting (``<site>/<dl_dir>/<file>``, then
+URL order for a file: the shared stage cache's ``sources/<dl_dir>/<file>``
+(``SKIFFBUILD_CACHE_URL``), the ``SKIFFBUILD_MIRRORS`` alternatives of each
+of its URIs, the primary-site setting (``<site>/<dl_dir>/<file>``, then
 ``<site>/<file>``, as Buildroot does), then the package's own URIs in
 show-info's order (which ends with Buildroot's backup site). A download goes
 to ``.<file>.part`` beside its final name and is renamed into place only
@@ -29,11 +30,11 @@ import stat
 import threading
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.core.project import Project
 from skiffbuild.core.settings import (
+    ENV_CACHE_URL,
     ENV_DOWNLOAD_LIMIT,
     ENV_JOBS,
     ENV_OFFLINE,
@@ -70,6 +72,7 @@ from skiffbuild.sources.netguard import (
     Watchdog,
     connect_failure,
     decode_into,
+    endpoint,
     never_resolves,
     redact,
     redact_in,
@@ -77,6 +80,7 @@ from skiffbuild.sources.netguard import (
     store_decoded,
     watched_session,
 )
+from skiffbuild.sources.reporting import ConsoleReporter, Quiet, Reporter
 
 __all__ = ["DEFAULT_LIMIT_MB", "ConsoleReporter", "FetchSettings", "Outcome", "Reporter",
            "UnreachableHosts", "candidate_urls", "fetch_all", "fetch_for_review", "fetch_one",
@@ -93,6 +97,7 @@ DEFAULT_LIMIT_MB = 4096  # the size cap of a file the lock does not list (MiB)
 class FetchSettings:
     mirrors: MirrorMap = field(default_factory=MirrorMap)
     primary_site: str | None = None
+    store: str | None = None  # the stage cache's store: its sources/ first
     offline: bool = False
     jobs: int = 4  # downloads at once
     attempts: int = 4  # per URL, for transient failures (resuming each time)
@@ -113,56 +118,6 @@ class FetchSettings:
     # The most bytes a file may have when the lock does not give its exact size
     # (SKIFFBUILD_DOWNLOAD_LIMIT_MB); a body past it is not read further.
     max_size: int = DEFAULT_LIMIT_MB << 20
-
-
-class Reporter(Protocol):
-    """Progress events; the console reporter prints them, tests may record them."""
-
-    def fetching(self, source: Source, url: str) -> None: ...
-    def progress(self, source: Source, done: int, total: int | None) -> None: ...
-    def fetched(self, source: Source, url: str, size: int, seconds: float) -> None: ...
-    def note(self, source: Source, message: str) -> None: ...
-
-
-class ConsoleReporter:
-    def __init__(self, echo: Callable[[str], None], every: float = 2.0) -> None:
-        self.echo = echo
-        self.every = every
-        self._last: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def fetching(self, source: Source, url: str) -> None:
-        self.echo(f"fetching {source.relpath} from {redact(url)}")
-
-    def progress(self, source: Source, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last.get(source.relpath, now) < self.every:
-                self._last.setdefault(source.relpath, now)
-                return
-            self._last[source.relpath] = now
-        of = f" of {total / 1e6:.1f} MB" if total else ""
-        self.echo(f"  {source.file}: {done / 1e6:.1f} MB{of}")
-
-    def fetched(self, source: Source, url: str, size: int, seconds: float) -> None:
-        self.echo(f"fetched {source.relpath} ({size} bytes, {seconds:.1f}s)")
-
-    def note(self, source: Source, message: str) -> None:
-        self.echo(f"  {source.file}: {message}")
-
-
-class _Quiet:
-    def fetching(self, source: Source, url: str) -> None:
-        pass
-
-    def progress(self, source: Source, done: int, total: int | None) -> None:
-        pass
-
-    def fetched(self, source: Source, url: str, size: int, seconds: float) -> None:
-        pass
-
-    def note(self, source: Source, message: str) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -191,7 +146,9 @@ def refused_local(source: Source) -> list[str]:
 
 def candidate_urls(source: Source, settings: FetchSettings) -> list[str]:
     own = [url for url in _own_urls(source) if not _is_local(url)]
-    urls = [alt for url in own for alt in settings.mirrors.rewrite(url)]
+    urls = [f"{settings.store.rstrip('/')}/sources/{source.dl_dir}/{source.file}"
+            ] if settings.store else []
+    urls += [alt for url in own for alt in settings.mirrors.rewrite(url)]
     if settings.primary_site:
         site = settings.primary_site.rstrip("/")
         urls += [f"{site}/{source.dl_dir}/{source.file}", f"{site}/{source.file}"]
@@ -287,7 +244,7 @@ def _http(url: str, part: Path, algorithms: set[str], source: Source,
     import requests
     import urllib3
 
-    host = urlparse(url).hostname or url
+    host = endpoint(url)
     if never_resolves(url):  # RFC 6761: no lookup (a dead DNS server costs its timeout)
         raise Unreachable(host, "reserved invalid domain")
     record = _url_record(part)
@@ -415,7 +372,7 @@ def fetch_one(source: Source, cache: DownloadCache, settings: FetchSettings,
               hosts: UnreachableHosts | None = None) -> Outcome:
     """Make ``source`` present and verified in the cache, under its lock. ``size``:
     its exact size when known (skiffbuild.lock), the cap of every download of it."""
-    reporter = reporter or _Quiet()
+    reporter = reporter or Quiet()
     hosts = hosts or UnreachableHosts()
     if not source.expected and not source.allow_unhashed:
         where = ", ".join(source.hash_files) or "any .hash file"
@@ -444,7 +401,7 @@ def fetch_one(source: Source, cache: DownloadCache, settings: FetchSettings,
         for url in candidate_urls(source, settings):
             started = time.monotonic()
             shown = redact(url)
-            host = urlparse(url).hostname or ""
+            host = endpoint(url)
             dead = hosts.reason(host) if host else None
             if dead is not None:
                 errors.append(f"{shown}: skipped, {host} is unreachable")
@@ -546,6 +503,7 @@ def settings_from_env(environ: Mapping[str, str], offline: bool = False) -> Fetc
                          f"(default {DEFAULT_LIMIT_MB})")
     return FetchSettings(mirrors=MirrorMap.from_env(environ),
                          primary_site=environ.get(ENV_PRIMARY_SITE) or None,
+                         store=environ.get(ENV_CACHE_URL, "").strip() or None,
                          offline=offline or flag(environ, ENV_OFFLINE),
                          jobs=int(jobs) if jobs.isdigit() and int(jobs) > 0 else 4,
                          max_size=(int(limit) if limit else DEFAULT_LIMIT_MB) << 20)

@@ -95,6 +95,20 @@ class Pace:
                              f"{self.min_rate:.0f} bytes/s")
 
 
+def endpoint(url: str) -> str:
+    """What is unreachable when a connection fails: the host, with the port when the URL
+    names one (a dead server on one port of a machine says nothing of the others)."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    host = parsed.hostname or url
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port is not None else host
+
+
 def never_resolves(url: str) -> bool:
     """The URL's host is in the ``.invalid`` domain, which RFC 6761 reserves to never
     resolve, and no proxy (which would do the lookup) is configured for it."""

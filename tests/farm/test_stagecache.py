@@ -265,3 +265,15 @@ def test_repro_never_asks_the_stage_cache(farm: Farm) -> None:
     report = json.loads((farm.builder.root / "workspaces" / WS / "repro" / "report.json")
                         .read_text())
     assert report["verdict"] == "identical"
+
+
+def test_a_worker_gets_its_sources_from_the_store(farm: Farm) -> None:
+    """No download site but the store: the builder published every verified source."""
+    assert any(p.startswith("/cache/sources/") for p in farm.store.files)
+    worker = farm.worker("sources")
+    del worker.env["SKIFFBUILD_PRIMARY_SITE"]
+    result = worker.skiffbuild("build", WS)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert f"from {farm.store.url}/cache/sources/" in out
+    assert _sums(worker) == _sums(farm.builder)

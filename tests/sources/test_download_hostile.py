@@ -130,6 +130,7 @@ def test_a_partial_file_is_resumed_only_against_its_own_url(
 def test_an_unreachable_host_is_tried_once_with_one_readable_message(
         tmp_path: Path, cache: DownloadCache) -> None:
     dead = refused_url()
+    port = dead.rsplit(":", 1)[1]
     sources = [make_source(f"f{i}-1.tar.gz", bytes([i])) for i in range(8)]
     file = tmp_path / "mirrors.yaml"
     file.write_text(json.dumps({UPSTREAM: [dead]}))
@@ -147,10 +148,23 @@ def test_an_unreachable_host_is_tried_once_with_one_readable_message(
                         "(reserved invalid domain); skipped for the other files")
     assert lines[:5] == [
         "8 source file(s) could not be fetched:",
-        f"  pkg/f0-1.tar.gz (pkg): {dead}/pkg/f0-1.tar.gz: 127.0.0.1: unreachable "
+        f"  pkg/f0-1.tar.gz (pkg): {dead}/pkg/f0-1.tar.gz: 127.0.0.1:{port}: unreachable "
         "(connection refused); skipped for the other files",
         lines[2],
-        f"  pkg/f1-1.tar.gz (pkg): {dead}/pkg/f1-1.tar.gz: skipped, 127.0.0.1 is unreachable",
+        f"  pkg/f1-1.tar.gz (pkg): {dead}/pkg/f1-1.tar.gz: skipped, 127.0.0.1:{port} is "
+        "unreachable",
         f"      {UPSTREAM}/pkg/f1-1.tar.gz: skipped, {invalid} is unreachable",
     ]
     assert info.value.message.count("unreachable (") == 2
+
+
+def test_a_dead_port_does_not_make_the_whole_host_unreachable(
+        tmp_path: Path, cache: DownloadCache, server: FaultyServer) -> None:
+    """A stage cache store that is down on 127.0.0.1:A leaves a site on 127.0.0.1:B."""
+    sources = [make_source(f"f{i}-1.tar.gz", bytes([i])) for i in range(3)]
+    for i in range(3):
+        server.files[f"/pkg/f{i}-1.tar.gz"] = bytes([i])
+    settings = settings_for(tmp_path, {UPSTREAM: [refused_url(), server.url]}, jobs=1)
+    fetch_all(sources, cache, settings)
+    assert all(cache.path(source).read_bytes() == bytes([i])
+               for i, source in enumerate(sources))
