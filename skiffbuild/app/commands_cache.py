@@ -31,6 +31,7 @@ def _cache(settings: Settings, url: str | None) -> CacheSettings:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from skiffbuild.buildroot.compile import RESTORED
     from skiffbuild.farm.stagecache import lookup, stage_key
 
     cache = _cache(settings, args.url)
@@ -42,7 +43,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     state = ("not cached: " + str(inputs)) if found is None else \
         (f"in the store, signed by {Path(found.entry.signer).name}" if found.entry
          else found.reason)
-    restored = (ws.paths.state / "restored.json").is_file()
+    restored = (ws.paths.state / RESTORED).is_file()
     report = {"workspace": ws.name, "store": cache.store.url, "key": key, "state": state,
               "hit": bool(found and found.entry), "trusted_keys": len(cache.trusted),
               "publishes": cache.signing_key is not None,
@@ -59,6 +60,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _push(args: argparse.Namespace, settings: Settings) -> int:
+    from skiffbuild.buildroot.compile import RESTORED
     from skiffbuild.farm.stagecache import publish, publish_sources, stage_key
     from skiffbuild.farm.store import StoreUnavailable
 
@@ -70,6 +72,11 @@ def _push(args: argparse.Namespace, settings: Settings) -> int:
     # Up to date first: what is published must be what these inputs build.
     run_doit(settings.replace(quiet=True), [f"compile:{args.workspace}"])
     ws = plan.workspaces[args.workspace]
+    if (ws.paths.state / RESTORED).exists():
+        raise SkiffError(f"{ws.name}: its outputs were restored from the stage cache, not "
+                         "built here: this builder's key does not vouch for them",
+                         hint=f"build it here first, without the cache: {ENV_CACHE_URL}= doit "
+                         f"forget compile:{ws.name} && {ENV_CACHE_URL}= doit compile:{ws.name}")
     key, inputs = stage_key(ws, plan.project, settings.environ)
     if key is None or isinstance(inputs, str):
         raise SkiffError(f"{ws.name} is not cached: {inputs}")

@@ -1,19 +1,15 @@
 """The shared stage cache: compile:<ws>'s outputs, keyed by the content of its inputs.
 
-The key is a sha256 over what can change what Buildroot builds: the pinned tree (commit
-and patch series), the ``.config`` and every file of the layers, fragments and hooks the
-task depends on (with the project's own path replaced, so that every checkout of the same
-commit agrees), the verified sources' sha256, extra make arguments, an external
-toolchain's digest, the build host's tool versions and skiffbuild's own code digest. A
-workspace building a package from a local tree (an override) is never cached.
+The key is ``stagekey``'s; the blob ``archive``'s (a reproducible tar.gz of
+``output/images``, ``output/target`` and Buildroot's ``packages-file-list*.txt``, what
+image:<ws> reads). An entry is one object, ``ac/<key>.json``: the entry's text (the key's
+inputs, the blob's sha256 and size, the compile record) and the Ed25519 signature of that
+exact text by the builder that published it. One object, so that two builders publishing
+the same key at once leave one of them whole, never one's text with the other's signature.
 
-An entry is ``ac/<key>.json`` (the key's inputs, the blobs, the compile record) signed by
-the builder that published it (``ac/<key>.sig``, Ed25519 over the exact bytes), and one
-blob: a reproducible tar.gz of ``output/images``, ``output/target`` and Buildroot's
-``packages-file-list*.txt`` (what image:<ws> reads). A client trusts an entry only when a
-key it trusts signed it, and a blob only when its bytes have the signed sha256; anything
-else is refused with a reason and the workspace is built locally. A store that cannot be
-reached costs a warning, never a build: the build goes on locally and says so.
+A client trusts an entry only when a key it trusts signed it, and the blob only when its
+bytes have the signed sha256; anything else is refused with a reason and the workspace is
+built locally. A store that cannot be reached costs a warning, never a build.
 
 After a restore, ``output/`` holds no package build directories: the next local build of
 that workspace starts with ``make clean`` (``RESTORED``), so stale target files are never
@@ -22,41 +18,36 @@ mixed with new ones.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
+import base64
 import json
 import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from skiffbuild.buildroot import checkout
-from skiffbuild.buildroot.compile import RESTORED, compile_inputs, compile_links
-from skiffbuild.buildroot.toolchain import content_digest, external_toolchain, host_tool_versions
-from skiffbuild.core.codedigest import code_digest
+from skiffbuild.buildroot.compile import RESTORED
 from skiffbuild.core.errors import BuildError, SkiffError
 from skiffbuild.core.fsutil import atomic_write, sha256_file
 from skiffbuild.core.project import Project
-from skiffbuild.core.runner import build_environment
-from skiffbuild.core.settings import ENV_CACHE_SIGN, ENV_CACHE_TRUST, ENV_CACHE_URL, ENV_MAKE_ARGS
+from skiffbuild.core.settings import ENV_CACHE_SIGN, ENV_CACHE_TRUST, ENV_CACHE_URL
+from skiffbuild.farm import archive
+from skiffbuild.farm.stagekey import SCHEMA, stage_key
 from skiffbuild.farm.store import Store, StoreUnavailable, blob_path
 from skiffbuild.model.plan import Workspace
 from skiffbuild.sources import signing
 
-__all__ = ["ENTRY_LIMIT", "RESTORED", "CacheSettings", "Entry", "Outcome", "compile_with_cache",
+__all__ = ["ENTRY_LIMIT", "MISS", "CacheSettings", "Entry", "Outcome", "compile_with_cache",
            "entry_path", "lookup", "publish", "publish_sources", "restore", "settings_of",
            "stage_key"]
 
-SCHEMA = 1
 MISS = "not in the store"
 ENTRY_LIMIT = 4 << 20  # an entry lists inputs: megabytes at most
 BLOB_NAME = "output.tar.gz"
-_MEMBERS = ("images", "target")  # directories of output/ an entry carries
-_LISTS = "build/packages-file-list"  # and Buildroot's per-package file lists
+_FORMAT = "skiffbuild-stage-entry"
 
 
 @dataclass(frozen=True)
@@ -88,81 +79,28 @@ def entry_path(key: str) -> str:
     return f"ac/{key}.json"
 
 
-def _normalised(data: bytes, project: Project) -> bytes:
-    return data.replace(str(project.root).encode(), b"$(PROJECT)")
-
-
-def _name(path: Path, project: Project, ws: Workspace) -> str:
-    """A machine-independent name: project-relative, or layer-relative for a layer root
-    outside the project (SKIFFBUILD_LAYER_PATH)."""
+def _verify(key: str, stored: bytes, trusted: tuple[Path, ...]) -> tuple[Entry | None, str]:
     try:
-        return str(path.relative_to(project.root))
-    except ValueError:
-        pass
-    for layer in ws.chain:
-        try:
-            return f"{layer.name}:{path.relative_to(layer.path)}"
-        except ValueError:
-            continue
-    return str(path)  # an absolute path: only this machine computes this key
-
-
-def _sources(ws: Workspace) -> list[list[str]]:
-    """The verified sources by name and digest: the sites they came from do not matter."""
-    data = json.loads(ws.paths.sources.read_text())
-    return sorted([row["dl_dir"], row["file"], *sorted(f"{h['type']}:{h['hash']}"
-                                                        for h in row.get("hashes", []))]
-                  for row in data["sources"])
-
-
-def stage_key(ws: Workspace, project: Project, environ: Mapping[str, str]
-              ) -> tuple[str | None, dict[str, Any] | str]:
-    """(key, its inputs), or (None, why ``ws`` is not cached)."""
-    try:
-        recorded = json.loads(ws.paths.sources.read_text())
-    except (OSError, ValueError):
-        return None, "its sources are not verified yet"
-    if recorded.get("overrides"):
-        return None, ("it builds packages from local trees "
-                      f"({', '.join(sorted(recorded['overrides']))})")
-    files: dict[str, str] = {}
-    for path in compile_inputs(ws):
-        if path == ws.paths.sources:
-            continue
-        files[_name(path, project, ws)] = hashlib.sha256(
-            _normalised(path.read_bytes(), project)).hexdigest()
-    links = {_name(Path(p), project, ws): target for p, target in compile_links(ws).items()}
-    env = build_environment({}, base=environ)
-    tree = checkout.tree_dir(project.cache, ws.pin)
-    toolchain = external_toolchain(ws.paths.dotconfig.read_text(errors="replace"), tree,
-                                   ws.paths.output, env)
-    inputs = {
-        "schema": SCHEMA, "stage": "compile", "code": code_digest(),
-        "buildroot": {"commit": ws.pin.commit, "patch_digest": checkout.patch_digest(ws.pin)},
-        "files": dict(sorted(files.items())), "links": dict(sorted(links.items())),
-        "sources": _sources(ws), "make_args": environ.get(ENV_MAKE_ARGS, ""),
-        "toolchain": content_digest(toolchain.path)[0]
-        if toolchain is not None and toolchain.path is not None and toolchain.path.is_dir()
-        else None,
-        # Host tools build host packages and run in hooks: workers of one pool share an
-        # image; a worker with other versions computes other keys (a miss, never a wrong hit).
-        "host_tools": host_tool_versions(env),
-    }
-    text = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest(), inputs
-
-
-def _verify(key: str, body: bytes, signature: bytes | None, trusted: tuple[Path, ...]
-            ) -> tuple[Entry | None, str]:
-    if signature is None:
+        envelope = json.loads(stored)
+        assert envelope["format"] == _FORMAT
+        text = str(envelope["entry"]).encode()
+        signature = envelope.get("signature")
+    except (ValueError, KeyError, TypeError, AssertionError):
+        return None, "the store holds something that is not a stage cache entry"
+    if not signature:
         return None, "the entry is not signed"
-    signer = next((str(k) for k in trusted if signing.verify(body, signature, k)), None)
+    try:
+        raw = base64.b64decode(str(signature), validate=True)
+    except ValueError:
+        return None, "its signature is by no trusted key (or it was altered)"
+    signer = next((str(k) for k in trusted if signing.verify(text, raw, k)), None)
     if signer is None:
         return None, "its signature is by no trusted key (or it was altered)"
     try:
-        data = json.loads(body)
+        data = json.loads(text)
         ok = (data["schema"] == SCHEMA and data["key"] == key
-              and isinstance(data["blob"]["size"], int) and data["blob"]["size"] >= 0)
+              and isinstance(data["blob"]["size"], int) and data["blob"]["size"] >= 0
+              and isinstance(data["compile"], dict))
         blob_path(data["blob"]["sha256"])
     except (ValueError, KeyError, TypeError):
         ok = False
@@ -174,76 +112,24 @@ def _verify(key: str, body: bytes, signature: bytes | None, trusted: tuple[Path,
 def lookup(key: str, cache: CacheSettings) -> Outcome:
     """The store's entry for ``key``, verified; raises nothing for a store that is down."""
     if not cache.trusted:
-        return Outcome(None, "no key is trusted (SKIFFBUILD_CACHE_TRUST)")
+        return Outcome(None, f"no key is trusted ({ENV_CACHE_TRUST})")
     try:
-        body = cache.store.get(entry_path(key), ENTRY_LIMIT)
-        if body is None:
-            return Outcome(None, MISS)
-        signature = cache.store.get(f"ac/{key}.sig", signing.SIGNATURE_SIZE)
+        stored = cache.store.get(entry_path(key), ENTRY_LIMIT)
     except StoreUnavailable as exc:
         return Outcome(None, f"the store is unreachable ({exc})", unavailable=True)
-    entry, why = _verify(key, body, signature, cache.trusted)
+    if stored is None:
+        return Outcome(None, MISS)
+    entry, why = _verify(key, stored, cache.trusted)
     return Outcome(entry, why)
 
 
-# Packing and unpacking: a reproducible archive, and an extraction that writes only
-# inside a new directory of the workspace.
-
-def _walk(root: Path) -> Iterator[Path]:
-    yield root
-    if root.is_dir() and not root.is_symlink():
-        for child in sorted(root.iterdir()):
-            yield from _walk(child)
-
-
-def _pack(ws: Workspace, dest: Path, epoch: int) -> None:
-    output = ws.paths.output
-    paths = [p for d in _MEMBERS if (output / d).is_dir() for p in _walk(output / d)]
-    paths += sorted(p for p in (output / "build").glob("packages-file-list*.txt"))
-    with open(dest, "wb") as raw, \
-            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in paths:
-            info = tar.gettarinfo(str(path), str(path.relative_to(output)))
-            info.mtime, info.uid, info.gid, info.uname, info.gname = epoch, 0, 0, "", ""
-            info.pax_headers = {}
-            if info.isreg():
-                with open(path, "rb") as f:
-                    tar.addfile(info, f)
-            elif info.isdir() or info.issym() or info.islnk():
-                tar.addfile(info)
-            # sockets, fifos, devices: never in Buildroot's target/ (fakeroot makes them
-            # in the filesystem images)
-
-
-def _checked(members: list[tarfile.TarInfo]) -> None:
-    """Refuse what could write outside the new directory: absolute or ``..`` names, a
-    member under a symlink of the archive, hard links to outside names, devices."""
-    names = {m.name for m in members}
-    links = {m.name for m in members if m.issym()}
-    for m in members:
-        parts = PurePosixPath(m.name).parts
-        if (not parts or m.name.startswith("/") or ".." in parts
-                or parts[0] not in (*_MEMBERS, "build")
-                or not (m.isreg() or m.isdir() or m.issym() or m.islnk())):
-            raise ValueError(f"member {m.name!r} refused")
-        if any(str(PurePosixPath(*parts[:i])) in links for i in range(1, len(parts))):
-            raise ValueError(f"member {m.name!r} is under a symbolic link")
-        if m.islnk() and m.linkname not in names:
-            raise ValueError(f"hard link {m.name!r} to {m.linkname!r} outside the archive")
-
-
-def _unpack(blob: Path, into: Path) -> None:
-    with tarfile.open(blob, "r:gz") as tar:
-        members = tar.getmembers()
-        _checked(members)
-        for m in members:
-            # Permissions as built (not the "data" filter's: a setuid bit Buildroot set
-            # stays); owners are this user's, as Buildroot's own target/ has them.
-            if hasattr(tarfile, "fully_trusted_filter"):  # Python 3.10.12 and later
-                tar.extract(m, into, filter="fully_trusted")
-            else:  # pragma: no cover
-                tar.extract(m, into)
+def _scratch(parent: Path, prefix: str) -> Path:
+    """A new directory for this run's work, after removing what an interrupted run left
+    (the caller holds the workspace lock: no other run is using them)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for stale in parent.glob(f"{prefix}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
 
 
 def restore(entry: Entry, ws: Workspace, cache: CacheSettings) -> tuple[bool, str]:
@@ -251,7 +137,7 @@ def restore(entry: Entry, ws: Workspace, cache: CacheSettings) -> tuple[bool, st
     blob = entry.data["blob"]
     state = ws.paths.state
     state.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".restore-", dir=ws.paths.output))
+    work = _scratch(ws.paths.output, ".restore-")
     try:
         try:
             if not cache.store.fetch_blob(blob["sha256"], blob["size"], work / BLOB_NAME):
@@ -260,14 +146,14 @@ def restore(entry: Entry, ws: Workspace, cache: CacheSettings) -> tuple[bool, st
             return False, f"the store is unreachable ({exc})"
         tree = work / "tree"
         try:
-            _unpack(work / BLOB_NAME, tree)
-        except (tarfile.TarError, ValueError, OSError) as exc:
+            archive.unpack(work / BLOB_NAME, tree)
+        except (tarfile.TarError, ValueError, OSError, KeyError) as exc:
             return False, f"its archive cannot be unpacked safely ({exc})"
         # From here the workspace changes: first say so, so that an interruption leaves
         # an output/ the next build cleans rather than trusts.
         atomic_write(state / RESTORED, json.dumps({"key": entry.key}) + "\n")
         output = ws.paths.output
-        for name in _MEMBERS:
+        for name in archive.ROOTS[:2]:
             if (output / name).is_symlink() or (output / name).is_file():
                 (output / name).unlink()
             elif (output / name).exists():
@@ -304,21 +190,21 @@ def publish(ws: Workspace, key: str, inputs: Mapping[str, Any], cache: CacheSett
     StoreUnavailable when the store refuses or is down (the build stands)."""
     assert cache.signing_key is not None
     compiled = json.loads(ws.paths.compile_record.read_text())
-    work = Path(tempfile.mkdtemp(prefix=".publish-", dir=ws.paths.state))
+    work = _scratch(ws.paths.state, ".publish-")
     try:
         blob = work / BLOB_NAME
-        _pack(ws, blob, epoch)
+        archive.pack(ws.paths.output, blob, epoch)
         sha, size = sha256_file(blob), blob.stat().st_size
-        body = json.dumps({"schema": SCHEMA, "key": key, "stage": "compile",
+        text = json.dumps({"schema": SCHEMA, "key": key, "stage": "compile",
                            "workspace": ws.name, "inputs": inputs, "compile": compiled,
                            "blob": {"name": BLOB_NAME, "sha256": sha, "size": size}},
-                          indent=1, sort_keys=True).encode()
-        signature = signing.sign(body, cache.signing_key)
+                          indent=1, sort_keys=True)
+        signature = base64.b64encode(signing.sign(text.encode(), cache.signing_key)).decode()
         if not cache.store.exists(blob_path(sha)):
             cache.store.put(blob_path(sha), blob)
-        # The signature before the entry: a reader that sees the entry finds it signed.
-        cache.store.put(f"ac/{key}.sig", signature)
-        cache.store.put(entry_path(key), body)
+        # The blob first: an entry a reader can see names a blob that is there.
+        cache.store.put(entry_path(key), json.dumps(
+            {"format": _FORMAT, "entry": text, "signature": signature}).encode())
         return f"{size / 1e6:.1f} MB"
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -334,8 +220,10 @@ def settings_of(environ: Mapping[str, str], url: str | None = None) -> CacheSett
     for key in trusted:
         signing.public_key(key)  # a user error now, not a refused entry later
     sign = environ.get(ENV_CACHE_SIGN, "").strip()
-    return CacheSettings(Store(url), trusted, Path(sign).expanduser() if sign else None)
-
+    signing_key = Path(sign).expanduser() if sign else None
+    if signing_key is not None:
+        signing.sign(b"", signing_key)  # now, not after hours of building
+    return CacheSettings(Store(url), trusted, signing_key)
 
 
 def compile_with_cache(ws: Workspace, project: Project, environ: Mapping[str, str], *,

@@ -84,7 +84,7 @@ from skiffbuild.sources.reporting import ConsoleReporter, Quiet, Reporter
 
 __all__ = ["DEFAULT_LIMIT_MB", "ConsoleReporter", "FetchSettings", "Outcome", "Reporter",
            "UnreachableHosts", "candidate_urls", "fetch_all", "fetch_for_review", "fetch_one",
-           "settings_from_env", "sources_verified", "sync_workspace"]
+           "settings_from_env", "sources_verified", "sync_workspace", "verified_digests"]
 
 _FETCHABLE = ("http", "https", "file", "ftp")
 _CHUNK = 1 << 16
@@ -146,8 +146,9 @@ def refused_local(source: Source) -> list[str]:
 
 def candidate_urls(source: Source, settings: FetchSettings) -> list[str]:
     own = [url for url in _own_urls(source) if not _is_local(url)]
+    # The store is no authority: only a file with a hash to check is taken from it.
     urls = [f"{settings.store.rstrip('/')}/sources/{source.dl_dir}/{source.file}"
-            ] if settings.store else []
+            ] if settings.store and source.expected else []
     urls += [alt for url in own for alt in settings.mirrors.rewrite(url)]
     if settings.primary_site:
         site = settings.primary_site.rstrip("/")
@@ -558,20 +559,30 @@ def fetch_for_review(ws: Workspace, project: Project, settings: FetchSettings,
     return sources
 
 
-def sources_verified(ws: Workspace, project: Project) -> bool:
-    """Up-to-date check of sources:<ws>: every recorded file still verified (stat fast path)."""
+def verified_digests(ws: Workspace, project: Project) -> dict[str, str] | None:
+    """The sha256 of every file sources:<ws> recorded, as the cache holds it verified
+    now (stat fast path), by ``<dl_dir>/<file>``; None when one is not verified (also
+    a file allowed unhashed: its bytes, not its name, are what was built)."""
     try:
         data = json.loads(ws.paths.sources.read_text())
         recorded = data["sources"]
         if data.get("override_file") != override_file_state(ws):
-            return False
+            return None
     except (OSError, ValueError, KeyError):
-        return False
+        return None
     cache = DownloadCache.of(project)
+    found = {}
     for entry in recorded:
         source = Source(entry["file"], entry["dl_dir"], tuple(entry["packages"]), (),
                         tuple(Expected(h["type"], h["hash"], h["from"]) for h in entry["hashes"]),
                         (), entry["allow_unhashed"])
-        if cache.verify(source).state != "ok":
-            return False
-    return True
+        verdict = cache.verify(source)
+        if verdict.state != "ok" or verdict.digests is None:
+            return None
+        found[source.relpath] = verdict.digests["sha256"]
+    return found
+
+
+def sources_verified(ws: Workspace, project: Project) -> bool:
+    """Up-to-date check of sources:<ws>: every recorded file still verified (stat fast path)."""
+    return verified_digests(ws, project) is not None

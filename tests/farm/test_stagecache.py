@@ -123,12 +123,26 @@ def test_a_clean_worker_restores_instead_of_building(farm: Farm) -> None:
     # A local change later builds from scratch: output/ holds no package build dirs.
     state = worker.root / "workspaces" / WS / "state" / "restored.json"
     assert state.is_file()
+    overlay = worker.root / "layers" / "virt" / "lean" / "root_overlay" / "etc" / "issue"
+    overlay.parent.mkdir(parents=True, exist_ok=True)
+    overlay.write_text("changed on this worker\n")
+    changed = worker.skiffbuild("build", WS)
+    out = changed.stdout + changed.stderr
+    assert changed.returncode == 0, out
+    assert "output/ was restored from the stage cache: full rebuild (make clean)" in out
+    assert "stage cache miss" in out
+    assert any(line.endswith(" clean") for line in _builds(worker)), _builds(worker)
+    assert not state.exists()
+    target = worker.root / "workspaces" / WS / "output" / "target" / "etc" / "issue"
+    assert target.read_text() == "changed on this worker\n"
 
 
 def test_a_tampered_entry_is_refused_and_built_locally(farm: Farm) -> None:
     path = _entry(farm)
     original = farm.store.files[path]
-    farm.store.files[path] = original.replace(b'"workspace": "', b'"workspace": "x', 1)
+    envelope = json.loads(original)
+    envelope["entry"] = envelope["entry"].replace('"workspace": "', '"workspace": "x', 1)
+    farm.store.files[path] = json.dumps(envelope).encode()
     try:
         worker = farm.worker("tampered")
         result = worker.skiffbuild("build", WS)
@@ -155,13 +169,14 @@ def test_unsigned_untrusted_or_corrupt_entries_are_refused(farm: Farm, tmp_path:
         "no key is trusted (SKIFFBUILD_CACHE_TRUST)"
     found = lookup(key, CacheSettings(store, (stranger, farm.public)))
     assert found.entry is not None and found.entry.signer == str(farm.public)
-    sig = f"/cache/ac/{key}.sig"
-    signature = farm.store.files.pop(sig)
+    stored = farm.store.files[_entry(farm)]
+    unsigned = {**json.loads(stored), "signature": None}
+    farm.store.files[_entry(farm)] = json.dumps(unsigned).encode()
     try:
         assert lookup(key, CacheSettings(store, (farm.public,))).reason == \
             "the entry is not signed"
     finally:
-        farm.store.files[sig] = signature
+        farm.store.files[_entry(farm)] = stored
     # The signed entry names its blob's sha256: other bytes are refused, nothing changes.
     blob = f"/cache/cas/{found.entry.data['blob']['sha256'][:2]}/" \
            f"{found.entry.data['blob']['sha256']}"
@@ -240,6 +255,24 @@ def test_cache_status_push_and_pull(farm: Farm) -> None:
     assert _builds(worker) == [] and "restored from the stage cache" in pulled.stderr
     status = worker.skiffbuild("cache", "status", WS)
     assert "output:     restored from the stage cache" in status.stdout
+    # What this machine only restored is not this builder's to sign.
+    worker.env["SKIFFBUILD_CACHE_SIGN"] = str(farm.private)
+    refused = worker.skiffbuild("cache", "push", WS)
+    assert refused.returncode == 2 and ("error: qemu-x86_64-lean: its outputs were restored "
+                                        "from the stage cache, not built here") in refused.stderr
+
+    # The builder pushes its own build to another store, which then has a trusted entry.
+    other = FaultyServer(writable=True)
+    try:
+        pushed = farm.builder.skiffbuild("cache", "push", WS, "--url", other.url)
+        assert pushed.returncode == 0, pushed.stderr
+        assert f"{WS}: published to {other.url} (key {report['key']}," in pushed.stdout
+        assert f"/ac/{report['key']}.json" in other.files
+        assert any(path.startswith("/sources/") for path in other.files)
+        again = farm.builder.skiffbuild("cache", "status", WS, "--url", other.url, "--json")
+        assert json.loads(again.stdout)["hit"] is True
+    finally:
+        other.stop()
 
     # A store without the entry: pull fails and builds nothing.
     empty = FaultyServer()
@@ -277,3 +310,13 @@ def test_a_worker_gets_its_sources_from_the_store(farm: Farm) -> None:
     assert result.returncode == 0, out
     assert f"from {farm.store.url}/cache/sources/" in out
     assert _sums(worker) == _sums(farm.builder)
+
+
+def test_a_bad_signing_key_fails_before_the_build(farm: Farm) -> None:
+    worker = farm.worker("badkey")
+    worker.env["SKIFFBUILD_CACHE_SIGN"] = str(farm.base / "missing.pem")
+    result = worker.skiffbuild("build", WS)
+    assert result.returncode == 2
+    assert f"error: {farm.base / 'missing.pem'}: cannot read the signing key" in \
+        result.stdout + result.stderr
+    assert _builds(worker) == []
