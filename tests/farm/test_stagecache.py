@@ -286,20 +286,6 @@ def test_cache_status_push_and_pull(farm: Farm) -> None:
     assert _builds(other) == []
 
 
-def test_repro_never_asks_the_stage_cache(farm: Farm) -> None:
-    """repro: must build twice for real: its builds do not see the cache settings."""
-    before = sum(n for (method, path), n in farm.store.methods.items()
-                 if path.startswith("/cache/"))
-    result = farm.builder.skiffbuild("repro", WS)
-    assert result.returncode == 0, result.stdout + result.stderr
-    after = sum(n for (method, path), n in farm.store.methods.items()
-                if path.startswith("/cache/"))
-    assert after == before
-    report = json.loads((farm.builder.root / "workspaces" / WS / "repro" / "report.json")
-                        .read_text())
-    assert report["verdict"] == "identical"
-
-
 def test_a_worker_gets_its_sources_from_the_store(farm: Farm) -> None:
     """No download site but the store: the builder published every verified source."""
     assert any(p.startswith("/cache/sources/") for p in farm.store.files)

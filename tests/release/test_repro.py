@@ -24,8 +24,23 @@ def project_for(tmp_path: Path, tree: PinnedTree, server: FaultyServer):
 def test_bundled_qemu_board_is_identical_then_a_year_stamp_is_caught(
         tmp_path: Path, testtree: PinnedTree, upstream: FaultyServer) -> None:
     project = project_for(tmp_path, testtree, upstream)
-    same = project.skiffbuild("repro", "qemu-x86_64")
+    # A stage cache configured: repro's builds must never ask it (both really build).
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    trusted = tmp_path / "builder.pub"
+    trusted.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    store = FaultyServer()
+    project.env.update(SKIFFBUILD_CACHE_URL=store.url, SKIFFBUILD_CACHE_TRUST=str(trusted))
+    try:
+        same = project.skiffbuild("repro", "qemu-x86_64")
+    finally:
+        store.stop()
     assert same.returncode == 0, same.stdout + same.stderr
+    # (its sources may come from the store: they are verified as from any site)
+    assert [path for _method, path in store.methods if path.startswith(("/ac/", "/cas/"))] == []
+    assert store.methods  # the store was reachable: a lookup would have been made
     report = json.loads((project.root / "workspaces/qemu-x86_64/repro/report.json").read_text())
     assert report["verdict"] == "identical"
     # The SBOM and the provenance statement are compared byte for byte like the images.
