@@ -55,7 +55,6 @@ from skiffbuild.core.settings import Settings, process_settings
 from skiffbuild.engine.budget import CpuBudget
 from skiffbuild.engine.checker import ContentChecker
 from skiffbuild.engine.progress import ReportedFailure, board, reporter_for
-from skiffbuild.farm.stagecache import compile_with_cache
 from skiffbuild.image.assemble import assemble
 from skiffbuild.image.published import PROVENANCE_FILE, SBOM_FILE, PublishedIntact
 from skiffbuild.model.model import BuildrootPin
@@ -213,6 +212,9 @@ class _Run:
         sync_workspace(ws, project, fetch, ConsoleReporter(_echo))
 
     def compile(self, ws: Workspace, project: Project) -> None:
+        # Imported here: the stage cache's HTTP client is not needed to list or check tasks.
+        from skiffbuild.farm.stagecache import compile_with_cache
+
         def progress(text: str) -> None:
             board().status(ws.name, f"compile:{ws.name}", text)
 
