@@ -22,30 +22,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common import Row, TestTree, add_cpu_layer, median_time, project, timed
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from httpserver import FaultyServer
+from keys import ed25519_keypair
 
 __all__ = ["bench_farm"]
 
 WS = "qemu-x86_64"
 
 
-def _keys(where: Path) -> tuple[Path, Path]:
-    key = Ed25519PrivateKey.generate()
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "builder.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    (where / "builder.pub").write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return where / "builder.pem", where / "builder.pub"
-
-
 def bench_farm(tmp: Path, repeat: int, echo: Callable[[str], None],
                testtree: TestTree | None = None) -> list[Row]:
     testtree = testtree or TestTree.create(tmp / "farm-testtree")
-    private, public = _keys(tmp / "farm-keys")
+    private, public = ed25519_keypair(tmp / "farm-keys", "builder")
     store = FaultyServer(writable=True)
     try:
         url = store.url + "/cache"

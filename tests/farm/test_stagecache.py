@@ -16,24 +16,12 @@ from pathlib import Path
 
 import pytest
 from conftest import DoitProject, PinnedTree, make_doit_project, serve_sources
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from httpserver import Fault, FaultyServer, refused_url
+from keys import ed25519_keypair
 
 pytestmark = pytest.mark.slow
 
 WS = "qemu-x86_64-lean"
-
-
-def _keypair(where: Path, name: str) -> tuple[Path, Path]:
-    key = Ed25519PrivateKey.generate()
-    private, public = where / f"{name}.pem", where / f"{name}.pub"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return private, public
 
 
 @dataclass
@@ -79,7 +67,7 @@ def _builds(project: DoitProject) -> list[str]:
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory: pytest.TempPathFactory, testtree: PinnedTree) -> Iterator[Farm]:
     base = tmp_path_factory.mktemp("farm")
-    private, public = _keypair(base, "builder")
+    private, public = ed25519_keypair(base, "builder")
     store = FaultyServer(writable=True)
     sources = serve_sources(base / "site")
     builder = make_doit_project(base / "builder", testtree)
@@ -162,7 +150,7 @@ def test_unsigned_untrusted_or_corrupt_entries_are_refused(farm: Farm, tmp_path:
 
     key = _entry(farm).rsplit("/", 1)[1].removesuffix(".json")
     store = Store(farm.store.url + "/cache")
-    _, stranger = _keypair(tmp_path, "stranger")
+    _, stranger = ed25519_keypair(tmp_path, "stranger")
     assert lookup(key, CacheSettings(store, (stranger,))).reason == \
         "its signature is by no trusted key (or it was altered)"
     assert lookup(key, CacheSettings(store, ())).reason == \

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import PinnedTree, make_doit_project, use_standin_pi_kernel
 from httpserver import FaultyServer
+from keys import ed25519_keypair
 
 from skiffbuild.release.repro import first_error, sums_of
 
@@ -25,12 +26,7 @@ def test_bundled_qemu_board_is_identical_then_a_year_stamp_is_caught(
         tmp_path: Path, testtree: PinnedTree, upstream: FaultyServer) -> None:
     project = project_for(tmp_path, testtree, upstream)
     # A stage cache configured: repro's builds must never ask it (both really build).
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    trusted = tmp_path / "builder.pub"
-    trusted.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    _, trusted = ed25519_keypair(tmp_path / "keys", "builder")
     store = FaultyServer()
     project.env.update(SKIFFBUILD_CACHE_URL=store.url, SKIFFBUILD_CACHE_TRUST=str(trusted))
     try:

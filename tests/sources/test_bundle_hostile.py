@@ -11,8 +11,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from keys import ed25519_keypair
 from test_bundle import FILES, exported, project_with_pin, sources  # noqa: F401 (fixture)
 
 from skiffbuild.buildroot import checkout
@@ -24,17 +23,6 @@ from skiffbuild.sources.bundle import export_bundle, import_bundle
 from skiffbuild.sources.dlcache import DownloadCache
 
 Exported = tuple[Path, str, Path]
-
-
-def keypair(directory: Path, name: str) -> tuple[Path, Path]:
-    key = Ed25519PrivateKey.generate()
-    private, public = directory / f"{name}.pem", directory / f"{name}.pub.pem"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return private, public
 
 
 def members(archive: Path) -> list[tuple[tarfile.TarInfo, bytes]]:
@@ -80,8 +68,8 @@ def refused(archive: Path, project: Project, **kw: object) -> str:
 
 def test_signed_bundle_imports_with_its_key_only(exported: Exported) -> None:  # noqa: F811
     archive, sha, tmp_path = exported
-    private, public = keypair(tmp_path, "team")
-    _, other = keypair(tmp_path, "other")
+    private, public = ed25519_keypair(tmp_path, "team")
+    _, other = ed25519_keypair(tmp_path, "other")
     project = Project(tmp_path / "a")
     ws = load_plan(project).workspaces["ws"]
     signed = tmp_path / "signed.tar"
