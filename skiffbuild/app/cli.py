@@ -4,8 +4,8 @@ The subcommands live in ``commands_info`` (layers, boards, completion),
 ``commands_sources`` (sources, export, import, pin, lock), ``commands_build``
 (check, build, run, repro, nightly, tryout, testtree), ``commands_menuconfig``,
 ``commands_diff``, ``commands_graph``, ``commands_skiffos`` (import-skiffos),
-``commands_push``, ``commands_bom`` (sbom, legal-info), ``commands_size`` and
-``commands_cache``.
+``commands_push``, ``commands_bom`` (sbom, legal-info), ``commands_size``,
+``commands_cache`` and ``commands_farm``.
 Building itself is doit's job (``doit image:pi4``); ``skiffbuild build`` runs the
 same tasks in-process.
 Exit status: 0 success, 1 build failure or strict-mode findings, 2 user error,
@@ -26,6 +26,7 @@ from skiffbuild.app import commands_bom as bom
 from skiffbuild.app import commands_build as build
 from skiffbuild.app import commands_cache as cache
 from skiffbuild.app import commands_diff as diff
+from skiffbuild.app import commands_farm as farm
 from skiffbuild.app import commands_graph as graph
 from skiffbuild.app import commands_info as info
 from skiffbuild.app import commands_menuconfig as menu
@@ -280,6 +281,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("workspace")
     p.add_argument("--url", help="the store (default: SKIFFBUILD_CACHE_URL)")
     p.add_argument("--json", action="store_true", help="status: machine-readable")
+    p = command("farm", farm.cmd_farm, "write CI pipelines for every board",
+                "ci: write a GitHub Actions workflow and/or a GitLab CI file from the board "
+                "manifests: one job per board (skiffbuild build), the shared stage cache on "
+                "every job (SKIFFBUILD_CACHE_URL from the service's variables, the builders' "
+                "public key from the repository), the default branch publishing with the "
+                "signing key from a secret (SKIFFBUILD_CACHE_SIGN_KEY), the image's records "
+                "kept, and a nightly skiffbuild repro per board.",
+                ["skiffbuild farm ci --github .github/workflows/skiffbuild.yml",
+                 "skiffbuild farm ci --gitlab .gitlab-ci.yml --trust keys/builders.pub"])
+    farm.add_arguments(p)
     p = command("legal-info", bom.cmd_legal_info, "collect the licences and sources of what "
                 "the image ships", "Bring the workspace's verified sources up to date, run "
                 "Buildroot's make legal-info from that cache only, and publish the result in "

@@ -99,6 +99,11 @@ def test_a_clean_worker_restores_instead_of_building(farm: Farm) -> None:
     assert _builds(worker) == []
     assert not (worker.root / "workspaces" / WS / "logs" / "compile.log").exists()
     assert _sums(worker) == _sums(farm.builder)
+    # What the CI pipelines of `skiffbuild farm ci` keep is what image:<ws> publishes.
+    from skiffbuild.farm.matrix import PUBLISHED
+
+    for name in PUBLISHED:
+        assert (worker.root / "workspaces" / WS / "image" / name).is_file(), name
     # What image:<ws> measured came from the restored target/ and file lists.
     size = json.loads((worker.root / "workspaces" / WS / "image" / "size.json").read_text())
     built = json.loads((farm.builder.root / "workspaces" / WS / "image" / "size.json")
