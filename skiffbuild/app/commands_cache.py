@@ -13,6 +13,7 @@ from skiffbuild.app.common import project_of, run_doit
 from skiffbuild.core.errors import SkiffError
 from skiffbuild.core.settings import ENV_CACHE_SIGN, ENV_CACHE_URL, Settings
 from skiffbuild.model.plan import load_plan
+from skiffbuild.sources.netguard import redact
 
 if TYPE_CHECKING:
     from skiffbuild.farm.stagecache import CacheSettings
@@ -44,7 +45,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         (f"in the store, signed by {Path(found.entry.signer).name}" if found.entry
          else found.reason)
     restored = (ws.paths.state / RESTORED).is_file()
-    report = {"workspace": ws.name, "store": cache.store.url, "key": key, "state": state,
+    report = {"workspace": ws.name, "store": redact(cache.store.url), "key": key, "state": state,
               "hit": bool(found and found.entry), "trusted_keys": len(cache.trusted),
               "publishes": cache.signing_key is not None,
               "output": "restored from the stage cache" if restored else
@@ -87,8 +88,8 @@ def _push(args: argparse.Namespace, settings: Settings) -> int:
     except StoreUnavailable as exc:
         print(f"error: not published: {exc}", file=sys.stderr)
         return 1
-    print(f"{ws.name}: published to {cache.store.url} (key {key}, {size}; {sent} new source "
-          "files)")
+    print(f"{ws.name}: published to {redact(cache.store.url)} (key {key}, {size}; {sent} new "
+          "source files)")
     return 0
 
 

@@ -85,8 +85,10 @@ def gitlab_pipeline(boards: Sequence[str], trust: str) -> dict[str, Any]:
             "rules": [{"if": '$CI_PIPELINE_SOURCE != "schedule"'}],
             "script": [
                 "bash scripts/setup",
-                # Protected variables reach the default branch only: it publishes.
-                f'if [ -n "${{{_SIGN_KEY}:-}}" ]; then printf \'%s\\n\' "${_SIGN_KEY}" > '
+                # The default branch publishes (a protected variable also reaches other
+                # protected branches and tags: the branch is checked here).
+                f'if [ -n "${{{_SIGN_KEY}:-}}" ] && [ "${{CI_COMMIT_BRANCH:-}}" = '
+                f'"$CI_DEFAULT_BRANCH" ]; then printf \'%s\\n\' "${_SIGN_KEY}" > '
                 '"$CI_PROJECT_DIR/.builder.pem"; export SKIFFBUILD_CACHE_SIGN='
                 '"$CI_PROJECT_DIR/.builder.pem"; fi',
                 'skiffbuild build "$BOARD"',

@@ -3,9 +3,8 @@
 Written as plain JSON (its bytes depend on the inputs only, never on what is installed),
 and checked against CycloneDX 1.6's schema with cyclonedx-python-lib where that optional
 library is installed; made from what the pinned Buildroot itself says of the configuration (one
-component per ``show-info`` entry, as Buildroot's ``utils/generate-cyclonedx`` makes
-them, virtual packages included and marked), enriched with what skiffbuild knows and
-Buildroot does not:
+component per ``show-info`` entry, virtual packages included and marked, host packages
+with scope ``excluded``), enriched with what skiffbuild knows and Buildroot does not:
 
 - every download with the sha256 skiffbuild verified (the same rows and hashes as
   ``skiffbuild sources <ws> --json``), as the package's source-distribution reference and

@@ -3,7 +3,9 @@ them is one the command line accepts."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import yaml
 from conftest import PinnedTree, make_doit_project
 
 from skiffbuild.app.cli import parser
-from skiffbuild.farm.matrix import PUBLISHED
+from skiffbuild.farm.matrix import PUBLISHED, github_workflow, gitlab_pipeline
 
 GITHUB = ".github/workflows/skiffbuild.yml"
 
@@ -69,3 +71,37 @@ def test_farm_ci_needs_a_pipeline(tmp_path: Path, testtree: PinnedTree) -> None:
     result = project.skiffbuild("farm", "ci")
     assert result.returncode == 2
     assert result.stderr.startswith("error: say which pipeline to write\nhint: skiffbuild farm")
+
+
+def _signs(line: str, tmp_path: Path, **env: str) -> str:
+    """What SKIFFBUILD_CACHE_SIGN a pipeline's shell line leaves (bash runs it)."""
+    proc = subprocess.run(["bash", "-c", f'{line}\necho "SIGN=${{SKIFFBUILD_CACHE_SIGN:-}}"'],
+                          env={"PATH": os.environ["PATH"], **env}, capture_output=True,
+                          text=True, check=True)
+    return proc.stdout.strip()
+
+
+def test_only_the_default_branch_gets_the_signing_key(tmp_path: Path) -> None:
+    line = gitlab_pipeline(["pi4"], "farm/builders.pub")["build"]["script"][1]
+    base = {"SKIFFBUILD_CACHE_SIGN_KEY": "PEM", "CI_DEFAULT_BRANCH": "main",
+            "CI_PROJECT_DIR": str(tmp_path)}
+    assert _signs(line, tmp_path, **base, CI_COMMIT_BRANCH="main") == \
+        f"SIGN={tmp_path}/.builder.pem"
+    assert (tmp_path / ".builder.pem").read_text() == "PEM\n"
+    (tmp_path / ".builder.pem").unlink()
+    # Another (protected) branch, a tag pipeline (no CI_COMMIT_BRANCH), no key: nothing.
+    assert _signs(line, tmp_path, **base, CI_COMMIT_BRANCH="release-1") == "SIGN="
+    assert _signs(line, tmp_path, **base) == "SIGN="
+    assert _signs(line, tmp_path, CI_DEFAULT_BRANCH="main", CI_COMMIT_BRANCH="main",
+                  CI_PROJECT_DIR=str(tmp_path)) == "SIGN="
+    assert not (tmp_path / ".builder.pem").exists()
+
+    # GitHub runs the step only on the default branch (its `if`); the step writes the key.
+    (step,) = [s for s in github_workflow(["pi4"], "k")["jobs"]["image"]["steps"]
+               if "secrets." in str(s.get("env"))]
+    assert step["if"] == "github.ref_name == github.event.repository.default_branch"
+    env_file = tmp_path / "github.env"
+    _signs(step["run"], tmp_path, KEY="PEM", RUNNER_TEMP=str(tmp_path),
+           GITHUB_ENV=str(env_file))
+    assert env_file.read_text() == f"SKIFFBUILD_CACHE_SIGN={tmp_path}/builder.pem\n"
+    assert (tmp_path / "builder.pem").read_text() == "PEM\n"

@@ -92,10 +92,14 @@ def _entry(farm: Farm) -> str:
 
 def test_a_clean_worker_restores_instead_of_building(farm: Farm) -> None:
     worker = farm.worker("clean")
+    puts = sum(n for (method, _path), n in farm.store.methods.items() if method == "PUT")
     result = worker.skiffbuild("build", WS)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     assert "restored from the stage cache" in out and "Buildroot was not run" in out
+    # A worker without the signing key only reads.
+    assert sum(n for (method, _path), n in farm.store.methods.items() if method == "PUT") \
+        == puts
     assert _builds(worker) == []
     assert not (worker.root / "workspaces" / WS / "logs" / "compile.log").exists()
     assert _sums(worker) == _sums(farm.builder)
@@ -238,6 +242,10 @@ def test_cache_status_push_and_pull(farm: Farm) -> None:
     assert report["hit"] and report["state"] == "in the store, signed by builder.pub"
     assert report["key"] == _entry(farm).rsplit("/", 1)[1].removesuffix(".json")
     assert (report["output"], report["publishes"]) == ("built here", True)
+    secret = farm.store.url.replace("http://", "http://ci:TOKEN@") + "/cache"
+    shown = farm.builder.skiffbuild("cache", "status", WS, "--url", secret)
+    assert shown.returncode == 0 and "store:      http://ci:***@127.0.0.1" in shown.stdout
+    assert "TOKEN" not in shown.stdout + shown.stderr
 
     worker = farm.worker("pull")
     pushed = worker.skiffbuild("cache", "push", WS)
