@@ -2,8 +2,9 @@
 
 Any server that keeps what is PUT and serves it back works; nginx with its WebDAV module
 (``dav_methods PUT DELETE; create_full_put_path on;``) is meant as the production
-server. The layout is bazel-remote's split: ``ac/<key>.json`` (an action-cache entry)
-and ``cas/<aa>/<sha256>`` (content-addressed blobs, named by their own digest), plus
+server. The layout is modelled on bazel-remote's split (not its protocol):
+``ac/<key>.json`` (an action-cache entry) and ``cas/<aa>/<sha256>`` (content-addressed
+blobs, named by their own digest), plus
 ``sources/<dl_dir>/<file>``. Most clients only read; a builder holding the signing key
 also writes.
 
