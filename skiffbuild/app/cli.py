@@ -290,7 +290,12 @@ def parser() -> argparse.ArgumentParser:
                 "kept, and a nightly skiffbuild repro per board.",
                 ["skiffbuild farm ci --github .github/workflows/skiffbuild.yml",
                  "skiffbuild farm ci --gitlab .gitlab-ci.yml --trust keys/builders.pub"])
-    farm.add_arguments(p)
+    p.add_argument("action", choices=("ci",))
+    p.add_argument("--github", metavar="FILE",
+                   help="write a GitHub Actions workflow (e.g. .github/workflows/skiffbuild.yml)")
+    p.add_argument("--gitlab", metavar="FILE", help="write a GitLab CI file (e.g. .gitlab-ci.yml)")
+    p.add_argument("--trust", default=farm.TRUST, metavar="PATH",
+                   help=f"the builders' public key in the repository (default {farm.TRUST})")
     p = command("legal-info", bom.cmd_legal_info, "collect the licences and sources of what "
                 "the image ships", "Bring the workspace's verified sources up to date, run "
                 "Buildroot's make legal-info from that cache only, and publish the result in "

@@ -81,10 +81,9 @@ def _push(args: argparse.Namespace, settings: Settings) -> int:
     key, inputs = stage_key(ws, plan.project, settings.environ)
     if key is None or isinstance(inputs, str):
         raise SkiffError(f"{ws.name} is not cached: {inputs}")
-    epoch = int(json.loads(ws.paths.compile_record.read_text())["source_date_epoch"])
     try:
         sent = publish_sources(ws, plan.project, cache.store)
-        size = publish(ws, key, inputs, cache, epoch)
+        size = publish(ws, key, inputs, cache)
     except StoreUnavailable as exc:
         print(f"error: not published: {exc}", file=sys.stderr)
         return 1

@@ -10,7 +10,9 @@ from skiffbuild.core.fsutil import atomic_write
 from skiffbuild.core.settings import Settings
 from skiffbuild.model.plan import load_plan
 
-__all__ = ["cmd_farm"]
+__all__ = ["TRUST", "cmd_farm"]
+
+TRUST = "farm/builders.pub"  # the builders' public key in the repository, by default
 
 
 def cmd_farm(args: argparse.Namespace, settings: Settings) -> int:
@@ -23,7 +25,7 @@ def cmd_farm(args: argparse.Namespace, settings: Settings) -> int:
     boards = sorted(plan.workspaces)
     command = "skiffbuild farm ci" + (f" --github {args.github}" if args.github else "") + \
         (f" --gitlab {args.gitlab}" if args.gitlab else "") + \
-        (f" --trust {args.trust}" if args.trust != _TRUST else "")
+        (f" --trust {args.trust}" if args.trust != TRUST else "")
     for path, document in ((args.github, github_workflow), (args.gitlab, gitlab_pipeline)):
         if path is None:
             continue
@@ -36,14 +38,3 @@ def cmd_farm(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{plan.project.display(target)}: {len(boards)} boards ({', '.join(boards)})")
     return 0
 
-
-_TRUST = "farm/builders.pub"
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=("ci",))
-    p.add_argument("--github", metavar="FILE",
-                   help="write a GitHub Actions workflow (e.g. .github/workflows/skiffbuild.yml)")
-    p.add_argument("--gitlab", metavar="FILE", help="write a GitLab CI file (e.g. .gitlab-ci.yml)")
-    p.add_argument("--trust", default=_TRUST, metavar="PATH",
-                   help=f"the builders' public key in the repository (default {_TRUST})")

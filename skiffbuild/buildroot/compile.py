@@ -59,9 +59,9 @@ from skiffbuild.model.plan import Workspace
 __all__ = ["RESTORED", "ToolchainUnchanged", "compile_inputs", "compile_links", "compile_workspace",
            "list_tree", "make_args", "progress_line", "quoted_tail", "source_date_epoch"]
 
-# ">>> busybox 1.37.0 Building"; packages without a version: ">>> skeleton  Installing".
 # In state/: output/ holds what the stage cache restored (farm.stagecache), not a build.
 RESTORED = "restored.json"
+# ">>> busybox 1.37.0 Building"; packages without a version: ">>> skeleton  Installing".
 _PROGRESS = re.compile(r"^>>> (\S+) (\S*) (\S.*)$")
 # Steps outside packages: ">>>   Executing post-build script /x/post-build.sh".
 _STEP = re.compile(r"^>>>   (\S.*)$")

@@ -184,16 +184,16 @@ def publish_sources(ws: Workspace, project: Project, store: Store) -> int:
     return sent
 
 
-def publish(ws: Workspace, key: str, inputs: Mapping[str, Any], cache: CacheSettings,
-            epoch: int) -> str:
+def publish(ws: Workspace, key: str, inputs: Mapping[str, Any], cache: CacheSettings) -> str:
     """Upload the workspace's outputs under ``key``, signed; the size text. Raises
-    StoreUnavailable when the store refuses or is down (the build stands)."""
+    StoreUnavailable when the store refuses or is down (the build stands). The archive's
+    times are the build's SOURCE_DATE_EPOCH, from its compile record."""
     assert cache.signing_key is not None
     compiled = json.loads(ws.paths.compile_record.read_text())
     work = _scratch(ws.paths.state, ".publish-")
     try:
         blob = work / BLOB_NAME
-        archive.pack(ws.paths.output, blob, epoch)
+        archive.pack(ws.paths.output, blob, int(compiled["source_date_epoch"]))
         sha, size = sha256_file(blob), blob.stat().st_size
         text = json.dumps({"schema": SCHEMA, "key": key, "stage": "compile",
                            "workspace": ws.name, "inputs": inputs, "compile": compiled,
@@ -241,18 +241,22 @@ def compile_with_cache(ws: Workspace, project: Project, environ: Mapping[str, st
         return
 
     def say(text: str) -> None:
-        if only and not text.startswith(("restored", "published")):
-            raise BuildError(f"compile:{ws.name}: not restored from the stage cache: "
-                             f"{text.removeprefix('warning: ').split(': building')[0]}")
         echo(f"compile:{ws.name}: {text}")
 
+    def without(why: str, then: str, *, warn: bool = False) -> None:
+        """The cache gives no outputs, because ``why``: build (``then`` says how), or
+        fail for ``cache pull``."""
+        if only:
+            raise BuildError(f"compile:{ws.name}: not restored from the stage cache: {why}")
+        say(f"{'warning: ' if warn else ''}{why}: {then}")
+
     if offline:
-        say("offline: the stage cache is not asked")
+        without("offline: the stage cache is not asked", "building")
         build()
         return
     key, inputs = stage_key(ws, project, environ)
-    if key is None:
-        say(f"not cached: {inputs}")
+    if key is None or isinstance(inputs, str):
+        without(f"not cached: {inputs}", "building")
         build()
         return
     short = f"{key[:12]}…"
@@ -263,20 +267,20 @@ def compile_with_cache(ws: Workspace, project: Project, environ: Mapping[str, st
             say(f"restored from the stage cache (key {short}, {text}, signed by "
                 f"{Path(outcome.entry.signer).name}); Buildroot was not run")
             return
-        say(f"warning: stage cache entry {short} refused: {text}: building locally")
+        without(f"stage cache entry {short} refused: {text}", "building locally", warn=True)
     elif outcome.unavailable:
-        say(f"warning: {outcome.reason}: building locally, without the stage cache")
+        without(outcome.reason, "building locally, without the stage cache", warn=True)
     elif outcome.reason != MISS:
-        say(f"warning: stage cache entry {short} refused: {outcome.reason}: building locally")
+        without(f"stage cache entry {short} refused: {outcome.reason}", "building locally",
+                warn=True)
     else:
-        say(f"stage cache miss (key {short}): building")
+        without(f"stage cache miss (key {short})", "building")
     build()
-    if cache.signing_key is None or isinstance(inputs, str):
+    if cache.signing_key is None:
         return
-    compiled = json.loads(ws.paths.compile_record.read_text())
     try:
         sent = publish_sources(ws, project, cache.store)
-        text = publish(ws, key, inputs, cache, int(compiled["source_date_epoch"]))
+        text = publish(ws, key, inputs, cache)
     except StoreUnavailable as exc:
         say(f"warning: not published to the stage cache: {exc}")
         return
